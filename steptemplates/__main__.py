@@ -1,0 +1,5 @@
+import sys
+
+from steptemplates.cli import main
+
+sys.exit(main())

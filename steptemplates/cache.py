@@ -1,0 +1,217 @@
+"""The shared cache: one bare git mirror per remote, and content-addressed template entries.
+
+Layout under the cache root (``STEPS_CACHE_DIR``, else the platform's user cache dir)::
+
+    git/<host-and-name>-<hash of url>/    bare mirror of one remote
+    git/<...>.lock                         held while a process writes that mirror
+    templates/sha256-<hex>/                one template tree, named by its integrity
+    tmp/                                   staging; an entry appears only by an atomic rename
+    projects.txt                           lockfiles that used the cache (for `steps cache prune`)
+
+An entry is never visible half-written: it is built in ``tmp/`` and renamed into place, so
+an interrupted process leaves at most a staging directory that ``prune`` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import os
+import re
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import filelock
+import platformdirs
+
+from steptemplates import fsutil, integrity
+
+STALE_STAGING_SECONDS = 3600
+
+
+def default_root() -> Path:
+    override = os.environ.get("STEPS_CACHE_DIR")
+    if override:
+        return Path(override).expanduser().resolve()
+    return Path(platformdirs.user_cache_dir("steps", appauthor=False))
+
+
+class EntryStatus(enum.Enum):
+    OK = "ok"
+    MISSING = "missing"
+    MODIFIED = "modified"  # found, did not match its integrity, and was removed
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    entries: int
+    mirrors: int
+    staging: int
+
+
+class Cache:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else default_root()
+
+    @property
+    def entries_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.root / "git"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.root / "tmp"
+
+    # --- git mirrors ---
+
+    def mirror_path(self, url: str) -> Path:
+        return self.mirrors_dir / mirror_key(url)
+
+    @contextlib.contextmanager
+    def locked_mirror(self, url: str) -> Iterator[Path]:
+        """The mirror for ``url``, held exclusively against other threads and processes."""
+        path = self.mirror_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with filelock.FileLock(str(path) + ".lock"):
+            yield path
+
+    # --- template entries ---
+
+    def entry_path(self, entry_integrity: str) -> Path:
+        return self.entries_dir / entry_integrity
+
+    def check(self, entry_integrity: str) -> EntryStatus:
+        """Whether the entry exists and still hashes to its name; a modified one is removed."""
+        path = self.entry_path(entry_integrity)
+        if not path.is_dir():
+            return EntryStatus.MISSING
+        if integrity.tree_integrity(path) == entry_integrity:
+            return EntryStatus.OK
+        self._discard(path)
+        return EntryStatus.MODIFIED
+
+    def store(self, fill: Callable[[Path], None]) -> tuple[str, Path]:
+        """Build an entry with ``fill(staging_dir)`` and publish it under its integrity."""
+        with fsutil.temporary_directory(self.staging_dir, "entry-") as staging:
+            tree = staging / "tree"
+            tree.mkdir()
+            fill(tree)
+            entry_integrity = integrity.tree_integrity(tree)
+            target = self.entry_path(entry_integrity)
+            if self.check(entry_integrity) is EntryStatus.OK:
+                return entry_integrity, target
+            _make_read_only(tree)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(tree, target)
+            except OSError:
+                # Another process published the same content first; theirs is as good.
+                if self.check(entry_integrity) is not EntryStatus.OK:
+                    raise
+            return entry_integrity, target
+
+    def _discard(self, path: Path) -> None:
+        """Remove a directory so that it disappears at once, then delete it at leisure."""
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        trash = self.staging_dir / f"trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            os.rename(path, trash)
+        except FileNotFoundError:
+            return
+        fsutil.remove_tree(trash)
+
+    # --- housekeeping ---
+
+    def register(self, lock_path: Path) -> None:
+        """Remember a lockfile that uses this cache, so ``prune`` keeps what it needs."""
+        registry = self.root / "projects.txt"
+        known = _read_lines(registry)
+        resolved = str(lock_path.resolve())
+        if resolved not in known:
+            with filelock.FileLock(str(registry) + ".lock"):
+                known = _read_lines(registry)
+                if resolved not in known:
+                    fsutil.write_text_atomic(
+                        registry, "".join(f"{p}\n" for p in [*known, resolved])
+                    )
+
+    def registered_lockfiles(self) -> list[Path]:
+        return [Path(p) for p in _read_lines(self.root / "projects.txt")]
+
+    def forget_missing_lockfiles(self) -> list[Path]:
+        registry = self.root / "projects.txt"
+        with filelock.FileLock(str(registry) + ".lock"):
+            alive = [p for p in self.registered_lockfiles() if p.exists()]
+            if self.root.exists():
+                fsutil.write_text_atomic(registry, "".join(f"{p}\n" for p in alive))
+        return alive
+
+    def prune(self, keep_integrities: set[str], keep_urls: set[str]) -> PruneReport:
+        """Delete entries and mirrors nothing keeps, and stale staging directories."""
+        entries = mirrors = staging = 0
+        for path in _children(self.entries_dir):
+            if path.name not in keep_integrities:
+                self._discard(path)
+                entries += 1
+        keep_keys = {mirror_key(url) for url in keep_urls}
+        for path in _children(self.mirrors_dir):
+            if path.is_dir() and path.name not in keep_keys:
+                with filelock.FileLock(str(path) + ".lock"):
+                    fsutil.remove_tree(path)
+                Path(str(path) + ".lock").unlink(missing_ok=True)
+                mirrors += 1
+        cutoff = time.time() - STALE_STAGING_SECONDS
+        for path in _children(self.staging_dir):
+            if path.name.startswith("trash-") or path.lstat().st_mtime < cutoff:
+                fsutil.remove_tree(path)
+                staging += 1
+        return PruneReport(entries, mirrors, staging)
+
+    def clean(self) -> None:
+        """Remove everything in the cache."""
+        for path in _children(self.mirrors_dir):
+            if path.is_dir():
+                with filelock.FileLock(str(path) + ".lock"):
+                    fsutil.remove_tree(path)
+        fsutil.remove_tree(self.root)
+
+
+def mirror_key(url: str) -> str:
+    """A readable, collision-free directory name for a remote URL."""
+    parts = urlsplit(url)
+    readable = f"{parts.hostname or 'local'}-{Path(parts.path.rstrip('/')).name or 'repo'}"
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", readable).strip("._")[:60]
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    return f"{readable}-{digest}"
+
+
+def _children(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if not p.name.endswith(".lock"))
+    except FileNotFoundError:
+        return []
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+    except FileNotFoundError:
+        return []
+
+
+def _make_read_only(tree: Path) -> None:
+    """Entries are shared by every project; read-only files make accidental edits obvious."""
+    for directory, _dirs, files in os.walk(tree):
+        for name in files:
+            file = Path(directory, name)
+            if not file.is_symlink():
+                mode = stat.S_IMODE(file.stat().st_mode)
+                os.chmod(file, mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))

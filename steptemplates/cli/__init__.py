@@ -1,0 +1,68 @@
+"""The `steps` command line: argument parsing wired to one module per command.
+
+Exit codes: 0 success; 2 an error steps reports (bad input, resolution, lock mismatch,
+network); 3 an internal error (a bug: please report it); 124 a step timed out; 130
+interrupted; otherwise `steps run` and `steps run-script` exit with the failed script's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from steptemplates import __version__
+from steptemplates.cli import cache_cmd, common, init_cmd, lock_cmd, run_cmd, show_cmd
+from steptemplates.console import Console
+from steptemplates.errors import StepsError
+
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+_COMMANDS = (
+    init_cmd.INIT,
+    init_cmd.ADD,
+    lock_cmd.LOCK,
+    lock_cmd.SYNC,
+    show_cmd.LIST,
+    show_cmd.SHOW,
+    run_cmd.RUN,
+    run_cmd.RUN_SCRIPT,
+    cache_cmd.CACHE,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="steps",
+        description="Resolve, lock, cache and run versioned deployment step templates.",
+        epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"steps {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in _COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(verbose=args.verbose, quiet=args.quiet)
+    try:
+        code: int = args.handler(args, console)
+        return code
+    except StepsError as error:
+        console.error(str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception:
+        console.error("internal error; please report it with the traceback below")
+        sys.stderr.write(console.masker.mask(traceback.format_exc()))
+        return EXIT_INTERNAL
+
+
+__all__ = ["build_parser", "common", "main"]

@@ -1,0 +1,77 @@
+"""Options shared by several commands, registered the same way everywhere."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from steptemplates.console import Console
+from steptemplates.errors import StepsError
+from steptemplates.project import Project
+
+Handler = Callable[[argparse.Namespace, Console], int]
+Subparsers = argparse._SubParsersAction
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    description: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Handler
+
+    def register(self, subparsers: Subparsers) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = subparsers.add_parser(
+            self.name,
+            help=self.help,
+            description=self.description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_output_options(parser)
+        self.configure(parser)
+        parser.set_defaults(handler=self.handler)
+        return parser
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--verbose", action="store_true", help="also show verbose script output")
+    group.add_argument("-q", "--quiet", action="store_true", help="hide steps' own progress lines")
+
+
+def add_resolution_options(parser: argparse.ArgumentParser, *, frozen: bool) -> None:
+    group = parser.add_argument_group("lockfile and network")
+    group.add_argument(
+        "--locked",
+        action="store_true",
+        help="fail if steps.lock would change instead of updating it",
+    )
+    if frozen:
+        group.add_argument(
+            "--frozen",
+            action="store_true",
+            help="use steps.lock as it is, without checking it against steps.toml; "
+            "fail on any mismatch with the cache or the remote",
+        )
+    group.add_argument(
+        "--offline", action="store_true", help="never use the network; work from the cache"
+    )
+
+
+def find_project() -> Project:
+    return Project.find()
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` from the command line."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise StepsError(f"-v expects NAME=VALUE, got '{text}'")
+    return name.strip(), value
+
+
+def path_argument(text: str) -> Path:
+    return Path(text).expanduser()

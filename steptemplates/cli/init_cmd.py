@@ -1,0 +1,90 @@
+"""`steps init` and `steps add`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from steptemplates import project
+from steptemplates.cli.common import Command, find_project
+from steptemplates.console import Console
+from steptemplates.manifest import requirement_fields
+
+
+def _configure_init(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", nargs="?", default=".", help="where to create steps.toml")
+    parser.add_argument("--name", help="project name (default: the directory's name)")
+
+
+def _init(args: argparse.Namespace, console: Console) -> int:
+    path = project.init(Path(args.directory), args.name)
+    console.status(f"Created {path}")
+    return 0
+
+
+INIT = Command(
+    "init",
+    "create a steps.toml in the current directory",
+    "Create a commented steps.toml to start a project.",
+    _configure_init,
+    _init,
+)
+
+
+def _configure_add(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="a git URL (https://, git://, ssh://, file://, user@host:path) or a local directory",
+    )
+    parser.add_argument("--name", help="the name steps refer to it by (default: from the source)")
+    pin = parser.add_mutually_exclusive_group()
+    pin.add_argument("--version", help="version range, e.g. ^1.2, ~1.2.3, >=1.0,<2, 1.*")
+    pin.add_argument("--tag", help="an exact tag")
+    pin.add_argument("--branch", help="follow a branch (locked to its current commit)")
+    pin.add_argument("--rev", help="a commit SHA")
+    parser.add_argument("--subdir", help="the template's directory inside the repository")
+    parser.add_argument(
+        "--prerelease", action="store_true", help="allow prerelease versions in the range"
+    )
+    parser.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="environment variable holding an HTTPS token for the repository (its name is "
+        "saved in steps.toml, never the token)",
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="never use the network; work from the cache"
+    )
+
+
+def _add(args: argparse.Namespace, console: Console) -> int:
+    request = project.AddRequest(
+        source=args.source,
+        name=args.name,
+        version=args.version,
+        tag=args.tag,
+        branch=args.branch,
+        rev=args.rev,
+        subdir=args.subdir,
+        prerelease=args.prerelease,
+        token_env=args.token_env,
+    )
+    result = project.add(find_project(), request, console, offline=args.offline)
+    fields = ", ".join(f"{k} = {v!r}" for k, v in requirement_fields(result.requirement).items())
+    verb = "Replaced" if result.replaced else "Added"
+    entry = result.entry
+    pin = entry.version or entry.tag or (entry.commit or "")[:12] or entry.path
+    console.status(f"{verb} template '{result.name}' ({fields}); locked {pin}")
+    return 0
+
+
+ADD = Command(
+    "add",
+    "add a template to steps.toml and lock it",
+    "Add a template from a git repository or a local directory to steps.toml, resolve it,\n"
+    "and record the exact version, commit and content hash in steps.lock.\n"
+    "Without a pin, the newest version tag is used with a caret range (^1.2.3).",
+    _configure_add,
+    _add,
+)

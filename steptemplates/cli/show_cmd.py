@@ -1,0 +1,118 @@
+"""`steps list` and `steps show`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from steptemplates import project
+from steptemplates.cli.common import Command, find_project
+from steptemplates.console import Console, Level
+from steptemplates.manifest import GitRequirement
+
+
+def _configure_list(parser: argparse.ArgumentParser) -> None:
+    del parser  # no options of its own
+
+
+def _list(args: argparse.Namespace, console: Console) -> int:
+    del args
+    current_project = find_project()
+    current = current_project.manifest()
+    locked = current_project.lockfile()
+    rows = [("TEMPLATE", "SOURCE", "REQUESTED", "LOCKED")]
+    for name in sorted(current.templates):
+        source = current.templates[name].source
+        entry = locked.templates.get(name) if locked else None
+        if isinstance(source, GitRequirement):
+            where = source.url + (f" ({source.subdir})" if source.subdir else "")
+            requested = source.requested
+        else:
+            where, requested = source.path, "path"
+        pin = "(not locked)"
+        if entry is not None:
+            pin = entry.version or entry.tag or (entry.commit or "")[:12] or "path"
+        rows.append((name, where, requested, pin))
+    for row in _table(rows):
+        console.line(Level.INFO, row)
+    if current.steps:
+        console.line(Level.INFO, "")
+        console.line(Level.INFO, "PROCESS")
+        for index, step in enumerate(current.steps, start=1):
+            condition = "" if step.condition.value == "success" else f" [{step.condition.value}]"
+            console.line(Level.INFO, f"  {index}. {step.name} -> {step.template}{condition}")
+    return 0
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+LIST = Command(
+    "list",
+    "list the project's templates, their pins and the process",
+    "List every template in steps.toml with its source, requested version and locked version,\n"
+    "then the steps of the process in order.",
+    _configure_list,
+    _list,
+)
+
+
+def _configure_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="a template name from steps.toml")
+    parser.add_argument(
+        "--offline", action="store_true", help="never use the network; work from the cache"
+    )
+
+
+def _show(args: argparse.Namespace, console: Console) -> int:
+    info = project.show(find_project(), args.name, console, offline=args.offline)
+    template = info.template
+    out = console.line
+    out(Level.INFO, f"{info.name}: {template.name}")
+    if template.description:
+        out(Level.INFO, f"  {template.description.strip()}")
+    out(Level.INFO, f"  category: {template.category}")
+    out(Level.INFO, f"  script:   {template.script.syntax}")
+    out(Level.INFO, f"  source:   {info.source}")
+    out(Level.INFO, f"  locked:   {info.locked}")
+    if info.versions is not None:
+        shown = ", ".join(info.versions[-15:]) or "no version tags"
+        more = f" (and {len(info.versions) - 15} older)" if len(info.versions) > 15 else ""
+        out(Level.INFO, f"  versions: {shown}{more}")
+    out(Level.INFO, "")
+    rows = [("PARAMETER", "TYPE", "REQUIRED", "DEFAULT", "LABEL")]
+    for parameter in template.parameters:
+        default = (
+            "********" if parameter.sensitive and parameter.default else (parameter.default or "")
+        )
+        default = default if len(default) <= 30 else default[:27] + "..."
+        kind = parameter.type.value
+        if parameter.options:
+            kind += " (" + "|".join(o.value for o in parameter.options) + ")"
+        rows.append(
+            (
+                parameter.name,
+                kind,
+                "yes" if parameter.required else "",
+                default.replace("\n", " "),
+                parameter.label,
+            )
+        )
+    for row in _table(rows) if template.parameters else ["(no parameters)"]:
+        out(Level.INFO, row)
+    return 0
+
+
+SHOW = Command(
+    "show",
+    "show a template's parameters, versions and source",
+    "Show a template's description, parameters, source, locked version and the versions its\n"
+    "source offers (from the remote, or from the cache with --offline).",
+    _configure_show,
+    _show,
+)

@@ -1,0 +1,1 @@
+"""Running step scripts: bootstraps per syntax, the process, and what its output means."""

@@ -1,0 +1,32 @@
+"""Script syntaxes, one module each; adding a syntax is adding a module and a line here."""
+
+from __future__ import annotations
+
+from steptemplates.errors import StepsError
+from steptemplates.execution.languages import bash, csharp, fsharp, powershell, python
+from steptemplates.execution.languages.base import Language
+
+__all__ = ["SYNTAXES", "Language", "get_language"]
+
+_LANGUAGES: dict[str, Language] = {
+    language.syntax: language
+    for language in (
+        bash.LANGUAGE,
+        python.LANGUAGE,
+        powershell.LANGUAGE,
+        csharp.LANGUAGE,
+        fsharp.LANGUAGE,
+    )
+}
+
+SYNTAXES: tuple[str, ...] = tuple(_LANGUAGES)
+
+
+def get_language(syntax: str) -> Language:
+    """The language for a template's script syntax; Octopus spellings such as ``Bash`` work too."""
+    language = _LANGUAGES.get(syntax.lower())
+    if language is None:
+        raise StepsError(
+            f"unsupported script syntax {syntax!r}; expected one of {', '.join(SYNTAXES)}"
+        )
+    return language

@@ -1,0 +1,96 @@
+"""Bash scripts (``.sh``): sourced by a bootstrap that defines Calamari's helper functions.
+
+Variable values reach the script through a generated file of bash code that only the user
+can read and that the bootstrap deletes right after sourcing it. Every name and value in
+it is ANSI-C quoted (``$'...'``), so none is ever expanded, globbed or executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from steptemplates.execution.languages.base import (
+    bootstrap_resource,
+    require_executable,
+    write_private,
+)
+
+
+class Bash:
+    syntax = "bash"
+    extension = ".sh"
+
+    def check_available(self) -> None:
+        require_executable(self.syntax, "bash", "install it")
+
+    def prepare(
+        self,
+        script: Path,
+        private_dir: Path,
+        variables: Mapping[str, str],
+        parameters: Sequence[str],
+    ) -> list[str]:
+        source = _with_lf_endings(script, private_dir)
+        helpers = private_dir / "helpers.sh"
+        helpers.write_text(bootstrap_resource("helpers.sh"), encoding="utf-8")
+        variables_file = private_dir / "variables.sh"
+        write_private(variables_file, variables_script(variables))
+        bootstrap = private_dir / "bootstrap.sh"
+        bootstrap.write_text(
+            f"source {quote(str(helpers))}\n"
+            f"source {quote(str(variables_file))}\n"
+            f"rm -f -- {quote(str(variables_file))}\n"
+            # With no arguments, source passes on the bootstrap's own: the parameters.
+            f"source {quote(str(source))}\n",
+            encoding="utf-8",
+        )
+        # `bash -c` makes $0 the script's own path, so `dirname "$0"` finds the files next
+        # to it, as when the script is run directly.
+        command = f"source {quote(str(bootstrap))}"
+        return ["bash", "--noprofile", "--norc", "-c", command, str(script), *parameters]
+
+
+LANGUAGE = Bash()
+
+
+def quote(text: str) -> str:
+    """``text`` as a bash ANSI-C quoted word that stands for exactly its UTF-8 bytes."""
+    # Bash strings end at NUL; Calamari's scripts lose NULs the same way.
+    parts = ["$'"]
+    for byte in text.replace("\0", "").encode("utf-8"):
+        if byte in b"\\'":
+            parts.append("\\" + chr(byte))
+        elif 0x20 <= byte < 0x7F:
+            parts.append(chr(byte))
+        else:
+            parts.append(f"\\{byte:03o}")
+    parts.append("'")
+    return "".join(parts)
+
+
+def variables_script(variables: Mapping[str, str]) -> str:
+    """Bash code defining ``get_octopusvariable`` and, on bash 4+, ``octopus_parameters``."""
+    lines = ["get_octopusvariable() {", '    case "${1:-}" in']
+    # Quoted case patterns match literally, so `*` or `[` in a name is no pattern.
+    lines += [f"    {quote(n)}) printf '%s' {quote(v)} ;;" for n, v in variables.items()]
+    lines += ["    esac", "}"]
+    # Associative arrays arrived in bash 4; macOS still ships 3.2.
+    lines += ['if [ "${BASH_VERSINFO[0]}" -ge 4 ]; then', "    declare -A octopus_parameters"]
+    # An empty subscript is an error in bash.
+    lines += [f"    octopus_parameters[{quote(n)}]={quote(v)}" for n, v in variables.items() if n]
+    lines += ["fi", ""]
+    return "\n".join(lines)
+
+
+def _with_lf_endings(script: Path, private_dir: Path) -> Path:
+    """The script, or an LF copy of it if it has CRLF endings, which bash would choke on.
+
+    Calamari converts the file in place; a copy leaves a file the user may own untouched.
+    """
+    content = script.read_bytes()
+    if b"\r\n" not in content:
+        return script
+    copy = private_dir / "script.sh"
+    copy.write_bytes(content.replace(b"\r\n", b"\n"))
+    return copy

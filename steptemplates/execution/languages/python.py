@@ -1,0 +1,44 @@
+"""Python scripts (``.py``): run as ``__main__`` by a bootstrap that adds Calamari's helpers.
+
+Variable values reach the script through a JSON file that only the user can read and that
+the bootstrap deletes right after loading it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from steptemplates.execution.languages.base import (
+    bootstrap_resource,
+    require_executable,
+    write_private,
+)
+
+
+class Python:
+    syntax = "python"
+    extension = ".py"
+
+    def check_available(self) -> None:
+        require_executable(self.syntax, "python3", "install Python 3")
+
+    def prepare(
+        self,
+        script: Path,
+        private_dir: Path,
+        variables: Mapping[str, str],
+        parameters: Sequence[str],
+    ) -> list[str]:
+        variables_file = private_dir / "variables.json"
+        write_private(variables_file, json.dumps(dict(variables)))
+        bootstrap = private_dir / "bootstrap.py"
+        bootstrap.write_text(
+            bootstrap_resource("helpers.py") + f"\nrun({str(script)!r}, {str(variables_file)!r})\n",
+            encoding="utf-8",
+        )
+        return ["python3", "-u", str(bootstrap), *parameters]
+
+
+LANGUAGE = Python()

@@ -1,0 +1,372 @@
+"""Running a process of steps: variables, a fresh working directory, the script, the report.
+
+Variables for a step, lowest precedence first: system variables, template defaults, project
+variables, the step's parameter values, ``--variables`` files, ``-v`` values, and the output
+variables of earlier steps (``Octopus.Action[<step>].Output.<name>``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from steptemplates import fsutil
+from steptemplates.console import Console
+from steptemplates.errors import StepsError
+from steptemplates.execution.artifacts import collect_artifacts
+from steptemplates.execution.languages import get_language
+from steptemplates.execution.report import ArtifactRecord, RunRecord, StepRecord, write_report
+from steptemplates.execution.script import Outcome, ScriptRequest, ScriptResult, run_script
+from steptemplates.manifest import Condition
+from steptemplates.templates import ParameterType, Template
+from steptemplates.variables.collection import Variable, VariableSet
+from steptemplates.variables.engine import Evaluator
+from steptemplates.variables.secrets import MASK
+
+EXIT_TIMED_OUT = 124
+EXIT_INTERRUPTED = 130
+EXIT_INVALID_PARAMETER = 2
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """One step to run: its template (already verified) and the values the step gives."""
+
+    name: str
+    template: Template
+    template_label: str  # for headers and the report, e.g. "health 1.2.0"
+    condition: Condition = Condition.SUCCESS
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    project_name: str
+    project_dir: Path
+    state_dir: Path  # where runs/ and artifacts/ go (the project's .steps/)
+    project_variables: Sequence[Variable] = ()
+    file_variables: Sequence[Variable] = ()
+    overrides: Sequence[Variable] = ()
+    keep_workdir: bool = False
+    report_path: Path | None = None
+    # run-script runs a script where it is, in the caller's directory, like Calamari does.
+    in_place: Path | None = None
+    substitute_script: bool = True
+    script_parameters: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    exit_code: int
+    report_path: Path
+    record: RunRecord
+
+
+def new_run_id() -> str:
+    """Sortable and unique: UTC time plus a random suffix."""
+    now = datetime.datetime.now(datetime.UTC)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def check_plans(plans: Sequence[StepPlan], settings: RunSettings) -> None:
+    """Fail before anything runs: unknown or missing parameters, interpreters not installed."""
+    for plan in plans:
+        for name in plan.parameters:
+            if plan.template.parameter(name) is None:
+                declared = ", ".join(p.name for p in plan.template.parameters) or "none"
+                raise StepsError(
+                    f"step '{plan.name}': template '{plan.template.name}' has no parameter "
+                    f"'{name}'",
+                    hint=f"its parameters are: {declared}",
+                )
+        layered = _layers(plan, settings, {}, system={})
+        for parameter in plan.template.parameters:
+            if parameter.required and not layered.get(parameter.name):
+                raise StepsError(
+                    f"step '{plan.name}': required parameter '{parameter.name}' has no value",
+                    hint=f"set it under the step's parameters in steps.toml "
+                    f"or pass -v {parameter.name}=VALUE",
+                )
+        get_language(plan.template.script.syntax).check_available()
+
+
+def _layers(
+    plan: StepPlan,
+    settings: RunSettings,
+    outputs: Mapping[str, Variable],
+    system: Mapping[str, str],
+) -> VariableSet:
+    variables = VariableSet(Variable(k, v) for k, v in system.items())
+    for parameter in plan.template.parameters:
+        variables.set(parameter.name, parameter.default or "", sensitive=parameter.sensitive)
+    variables.update(settings.project_variables)
+    variables.update(Variable(k, v) for k, v in plan.parameters.items())
+    variables.update(settings.file_variables)
+    variables.update(settings.overrides)
+    variables.update(outputs.values())
+    for parameter in plan.template.parameters:
+        if parameter.sensitive:
+            variables.set(parameter.name, variables.get(parameter.name) or "", sensitive=True)
+    return variables
+
+
+def _checked_value(plan: StepPlan, name: str, value: str) -> str:
+    """A parameter's evaluated value in canonical form; StepsError when it is not allowed."""
+    parameter = plan.template.parameter(name)
+    if parameter is None:
+        return value
+    if parameter.type is ParameterType.CHECKBOX:
+        folded = value.strip().casefold()
+        if folded in ("", "false"):
+            return "False"
+        if folded == "true":
+            return "True"
+        raise StepsError(
+            f"step '{plan.name}': parameter '{parameter.name}' is a checkbox; "
+            f"its value must be True or False, not '{value}'"
+        )
+    if parameter.type is ParameterType.SELECT and value:
+        allowed = [o.value for o in parameter.options]
+        if value not in allowed:
+            raise StepsError(
+                f"step '{plan.name}': parameter '{parameter.name}' must be one of "
+                f"{', '.join(allowed)}, not '{value}'"
+            )
+    return value
+
+
+class Runner:
+    def __init__(self, settings: RunSettings, console: Console) -> None:
+        self.settings = settings
+        self.console = console
+        self.run_id = new_run_id()
+        self.artifacts_dir = settings.state_dir / "artifacts" / self.run_id
+        self.outputs: dict[str, Variable] = {}
+        self.first_failure: StepRecord | None = None
+        self._script_copy_dir: Path | None = None
+
+    def run(self, plans: Sequence[StepPlan]) -> RunOutcome:
+        check_plans(plans, self.settings)
+        started = time.time()
+        records: list[StepRecord] = []
+        interrupted = False
+        for index, plan in enumerate(plans, start=1):
+            if interrupted or not self._should_run(plan):
+                records.append(StepRecord(plan.name, plan.template_label, "skipped"))
+                continue
+            self.console.status(f"==> [{index}/{len(plans)}] {plan.name} ({plan.template_label})")
+            try:
+                record = self._run_step(index, plan)
+            except KeyboardInterrupt:
+                record = StepRecord(plan.name, plan.template_label, "interrupted", None)
+            records.append(record)
+            self._summarise(record)
+            if record.status == "interrupted":
+                interrupted = True
+            elif record.status != "succeeded" and self.first_failure is None:
+                self.first_failure = record
+        return self._finish(records, started, interrupted)
+
+    def _should_run(self, plan: StepPlan) -> bool:
+        failed = self.first_failure is not None
+        if plan.condition is Condition.ALWAYS:
+            return True
+        return failed if plan.condition is Condition.FAILURE else not failed
+
+    def _system_variables(self, index: int, plan: StepPlan, workdir: Path) -> dict[str, str]:
+        system = {
+            "Octopus.Project.Name": self.settings.project_name,
+            "Octopus.Deployment.Id": self.run_id,
+            "Octopus.Action.Name": plan.name,
+            "Octopus.Step.Name": plan.name,
+            "Octopus.Action.Number": str(index),
+            "Octopus.Step.Number": str(index),
+            "Octopus.Action.Template.Name": plan.template.name,
+            "Octopus.Action.Script.Syntax": plan.template.script.syntax,
+            "Octopus.Tentacle.Agent.ApplicationDirectoryPath": str(workdir),
+            "OriginalWorkingDirectory": str(Path.cwd()),
+            "Steps.Project.Directory": str(self.settings.project_dir),
+            "Steps.Run.Id": self.run_id,
+        }
+        if self.first_failure is not None:
+            failure = self.first_failure
+            system["Octopus.Deployment.Error"] = failure.message or f"step '{failure.name}' failed"
+            system["Octopus.Deployment.ErrorDetail"] = system["Octopus.Deployment.Error"]
+        return system
+
+    def _run_step(self, index: int, plan: StepPlan) -> StepRecord:
+        started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        clock = time.monotonic()
+        workdir = self.settings.in_place or Path(
+            tempfile.mkdtemp(prefix=f"steps-{self.run_id}-{index:02d}-")
+        )
+        try:
+            system = self._system_variables(index, plan, workdir)
+            variables = _layers(plan, self.settings, self.outputs, system)
+            try:
+                final = self._evaluate(plan, variables)
+            except StepsError as error:
+                return StepRecord(
+                    plan.name,
+                    plan.template_label,
+                    "failed",
+                    EXIT_INVALID_PARAMETER,
+                    started_at,
+                    round(time.monotonic() - clock, 3),
+                    self.console.masker.mask(str(error)),
+                )
+            script = self._place_script(plan, workdir, final)
+            result = run_script(
+                ScriptRequest(
+                    syntax=plan.template.script.syntax,
+                    script=script,
+                    workdir=workdir,
+                    variables=final,
+                    parameters=tuple(self.settings.script_parameters),
+                    timeout=plan.timeout,
+                ),
+                self.console,
+            )
+            return self._record(plan, result, started_at, clock, workdir)
+        finally:
+            if self.settings.in_place is None and not self.settings.keep_workdir:
+                fsutil.remove_tree(workdir)
+            if self._script_copy_dir is not None:
+                fsutil.remove_tree(self._script_copy_dir)
+                self._script_copy_dir = None
+
+    def _evaluate(self, plan: StepPlan, variables: VariableSet) -> dict[str, str]:
+        evaluator = Evaluator(variables)
+        final: dict[str, str] = {}
+        for variable in variables:
+            value = _checked_value(plan, variable.name, evaluator.value(variable.name) or "")
+            final[variable.name] = value
+            if variable.sensitive:
+                self.console.masker.add(variable.value)
+                self.console.masker.add(value)
+        return final
+
+    def _place_script(self, plan: StepPlan, workdir: Path, variables: Mapping[str, str]) -> Path:
+        """Put the (substituted) script where it will run and return its path."""
+        script = plan.template.script
+        if self.settings.in_place is None:
+            fsutil.copy_tree(plan.template.root, workdir)
+        if not self.settings.substitute_script and script.file is not None:
+            return plan.template.root / script.file
+        body = script.body
+        if self.settings.substitute_script:
+            body = Evaluator(VariableSet(Variable(k, v) for k, v in variables.items())).render(body)
+        if self.settings.in_place is not None:
+            # Never rewrite the user's own file: the substituted copy goes to a private dir.
+            self._script_copy_dir = Path(tempfile.mkdtemp(prefix=f"steps-{self.run_id}-script-"))
+            target = self._script_copy_dir / Path(script.file or "script").name
+        else:
+            extension = get_language(script.syntax).extension
+            target = workdir / (script.file or f"script{extension}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body, encoding="utf-8")
+        return target
+
+    def _record(
+        self, plan: StepPlan, result: ScriptResult, started_at: str, clock: float, workdir: Path
+    ) -> StepRecord:
+        status, exit_code, message = _status_of(plan, result)
+        collected = collect_artifacts(result.artifacts, self.artifacts_dir)
+        artifacts = []
+        for artifact in collected:
+            if artifact.problem:
+                self.console.warning(f"step '{plan.name}': {artifact.problem}")
+            else:
+                artifacts.append(ArtifactRecord(artifact.name, str(artifact.path), artifact.size))
+        outputs = {}
+        for output in result.output_variables:
+            name = f"Octopus.Action[{plan.name}].Output.{output.name}"
+            self.outputs[name.casefold()] = Variable(name, output.value, output.sensitive)
+            outputs[output.name] = MASK if output.sensitive else output.value
+        kept = self.settings.keep_workdir and self.settings.in_place is None
+        return StepRecord(
+            name=plan.name,
+            template=plan.template_label,
+            status=status,
+            exit_code=exit_code,
+            started=started_at,
+            duration_seconds=round(time.monotonic() - clock, 3),
+            message=self.console.masker.mask(message) if message else None,
+            output_variables=outputs,
+            artifacts=artifacts,
+            workdir=str(workdir) if kept else None,
+        )
+
+    def _summarise(self, record: StepRecord) -> None:
+        took = f" in {record.duration_seconds:.2f}s" if record.duration_seconds is not None else ""
+        if record.status == "succeeded":
+            self.console.status(f"    succeeded{took}")
+        else:
+            detail = f": {record.message}" if record.message else ""
+            self.console.error(
+                f"step '{record.name}' {record.status.replace('-', ' ')}{took}{detail}"
+            )
+        if record.workdir:
+            self.console.status(f"    working directory kept at {record.workdir}")
+
+    def _finish(self, records: list[StepRecord], started: float, interrupted: bool) -> RunOutcome:
+        if interrupted:
+            status, exit_code = "interrupted", EXIT_INTERRUPTED
+        elif self.first_failure is not None:
+            status, exit_code = "failed", _exit_code_of(self.first_failure)
+        else:
+            status, exit_code = "succeeded", 0
+        finished = time.time()
+        record = RunRecord(
+            run_id=self.run_id,
+            project=self.settings.project_name,
+            status=status,
+            exit_code=exit_code,
+            started=_iso(started),
+            finished=_iso(finished),
+            duration_seconds=round(finished - started, 3),
+            artifacts_dir=str(self.artifacts_dir),
+            steps=records,
+        )
+        path = self.settings.report_path or (
+            self.settings.state_dir / "runs" / f"{self.run_id}.json"
+        )
+        write_report(path, record, self.console.masker)
+        return RunOutcome(exit_code, path, record)
+
+
+def _status_of(plan: StepPlan, result: ScriptResult) -> tuple[str, int | None, str | None]:
+    if result.outcome is Outcome.SUCCEEDED:
+        return "succeeded", 0, None
+    if result.outcome is Outcome.TIMED_OUT:
+        message = f"timed out after {_seconds(plan.timeout)}; its processes were stopped"
+        return "timed-out", None, message
+    if result.outcome is Outcome.INTERRUPTED:
+        return "interrupted", None, "interrupted; its processes were stopped"
+    message = result.result_message or f"the script exited with code {result.exit_code}"
+    return "failed", result.exit_code, message
+
+
+def _exit_code_of(record: StepRecord) -> int:
+    if record.status == "timed-out":
+        return EXIT_TIMED_OUT
+    code = record.exit_code
+    # A code the shell cannot report (0 after a failure, or out of range) becomes 1.
+    return code if code is not None and 0 < code < 256 else 1
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:g}s"
+
+
+def _iso(timestamp: float) -> str:
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds")

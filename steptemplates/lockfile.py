@@ -1,0 +1,183 @@
+"""``steps.lock``: exact pins for every template, written so that relocking is byte-identical.
+
+The writer is hand-rolled rather than a TOML library's so the output is fully determined by
+the data: fixed key order, entries sorted by name, one canonical string escaping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from steptemplates import fsutil, integrity, tomlfile
+from steptemplates.errors import StepsError
+from steptemplates.versions import version_from_tag
+
+FILE_NAME = "steps.lock"
+FORMAT_VERSION = 1
+
+HEADER = "# This file is written by `steps lock`. Do not edit it by hand.\n"
+_SHA = re.compile(r"[0-9a-f]{40}")
+_FIELDS = ("name", "source", "url", "path", "subdir", "requested")
+_PIN_FIELDS = ("version", "tag", "commit", "integrity")
+_REGENERATE = "delete it and run `steps lock` to regenerate it"
+
+
+@dataclass(frozen=True)
+class LockedTemplate:
+    name: str
+    source: str  # "git" or "path"
+    requested: str
+    url: str | None = None
+    path: str | None = None
+    subdir: str = ""
+    version: str | None = None
+    tag: str | None = None
+    commit: str | None = None
+    integrity: str | None = None
+
+    def describe(self) -> str:
+        """Where the template comes from, for messages: ``URL@v1.2.0`` or the path."""
+        if self.source == "path":
+            return f"{self.path}"
+        at = self.tag or (self.commit[:12] if self.commit else "?")
+        location = f"{self.url}//{self.subdir}" if self.subdir else f"{self.url}"
+        return f"{location}@{at}"
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    templates: Mapping[str, LockedTemplate]
+
+    def render(self) -> str:
+        lines = [HEADER, f"version = {FORMAT_VERSION}\n"]
+        for name in sorted(self.templates):
+            lines.append("\n[[template]]\n")
+            entry = self.templates[name]
+            for key in (*_FIELDS, *_PIN_FIELDS):
+                value = getattr(entry, key)
+                if value:
+                    lines.append(f"{key} = {_quote(value)}\n")
+        return "".join(lines)
+
+
+def _quote(value: str) -> str:
+    """A TOML basic string; escapes only what TOML requires, so output is canonical."""
+    out = ['"']
+    for char in value:
+        code = ord(char)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def load(path: Path) -> Lockfile | None:
+    """The lockfile at ``path``, or None when there is none yet."""
+    if not path.exists():
+        return None
+    doc = tomlfile.load(path, display=path.name)
+    root = doc.root()
+    version = root.raw("version")
+    if version != FORMAT_VERSION:
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise root.error(
+                "version",
+                f"{path.name} uses format {version}, newer than this steps understands",
+                hint="upgrade steps",
+            )
+        raise root.error("version", f"unknown lockfile format {version!r}", hint=_REGENERATE)
+    entries: dict[str, LockedTemplate] = {}
+    for table in root.tables("template"):
+        entry = _entry(table)
+        if entry.name in entries:
+            raise table.error("name", f"template '{entry.name}' is locked twice", hint=_REGENERATE)
+        entries[entry.name] = entry
+    root.reject_unknown(("version", "template"))
+    return Lockfile(entries)
+
+
+def _entry(table: tomlfile.Table) -> LockedTemplate:
+    values = {key: table.string(key) for key in (*_FIELDS, *_PIN_FIELDS)}
+    table.reject_unknown()
+    name, source = values["name"], values["source"]
+    if not name:
+        raise table.error(None, "entry without a name", hint=_REGENERATE)
+    if source not in ("git", "path"):
+        raise table.error(
+            "source", f"template '{name}': unknown source {source!r}", hint=_REGENERATE
+        )
+    entry = LockedTemplate(
+        name=name,
+        source=source,
+        requested=values["requested"] or "",
+        url=values["url"],
+        path=values["path"],
+        subdir=values["subdir"] or "",
+        version=values["version"],
+        tag=values["tag"],
+        commit=values["commit"],
+        integrity=values["integrity"],
+    )
+    problem = _inconsistency(entry)
+    if problem:
+        key, message = problem
+        raise table.error(key, f"template '{name}': {message}", hint=_REGENERATE)
+    return entry
+
+
+def _inconsistency(entry: LockedTemplate) -> tuple[str, str] | None:
+    """What is wrong with an entry that the writer could not have produced, if anything."""
+    if entry.source == "path":
+        return None if entry.path else ("path", "a path entry needs 'path'")
+    if not entry.url:
+        return ("url", "a git entry needs 'url'")
+    if not entry.requested:
+        return ("requested", "a git entry needs 'requested'")
+    if not entry.commit or not _SHA.fullmatch(entry.commit):
+        return ("commit", "'commit' must be a full 40-character SHA")
+    if not entry.integrity or not integrity.is_valid(entry.integrity):
+        return ("integrity", "'integrity' must be sha256- followed by 64 hex digits")
+    if entry.tag and entry.version:
+        parsed = version_from_tag(entry.tag)
+        if parsed is None or str(parsed) != entry.version:
+            return ("version", f"version {entry.version} does not match tag {entry.tag}")
+    return None
+
+
+def write(path: Path, lockfile: Lockfile) -> bool:
+    """Write the lockfile if its text changed; returns whether it did."""
+    text = lockfile.render()
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    fsutil.write_text_atomic(path, text)
+    return True
+
+
+def entries_by_name(entries: Iterable[LockedTemplate]) -> Lockfile:
+    return Lockfile({entry.name: entry for entry in entries})
+
+
+def stale_reason(entry: LockedTemplate | None, fields: Mapping[str, str]) -> str | None:
+    """Why a locked entry no longer fits a requirement (given as lock fields), or None."""
+    if entry is None:
+        return "not locked yet"
+    for key, wanted in fields.items():
+        have = getattr(entry, key) or ""
+        if have != wanted:
+            return f"{key} changed from {have!r} to {wanted!r}"
+    return None
+
+
+def ensure_valid(entry: LockedTemplate) -> None:
+    problem = _inconsistency(entry)
+    if problem:
+        raise StepsError(f"{FILE_NAME}: template '{entry.name}': {problem[1]}", hint=_REGENERATE)

@@ -1,0 +1,351 @@
+"""``steps.toml``: the templates a project uses, its process of steps, and its variables.
+
+Reading is strict (unknown keys and wrong types are errors with file and line); editing goes
+through tomlkit so the user's comments, order and formatting survive ``steps add``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomlkit
+import tomlkit.items
+
+from steptemplates import fsutil, tomlfile
+from steptemplates.errors import StepsError
+
+FILE_NAME = "steps.toml"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+_TOP_KEYS = ("project", "templates", "variables", "steps")
+_PROJECT_KEYS = ("name",)
+_GIT_KEYS = (
+    "git",
+    "subdir",
+    "version",
+    "tag",
+    "branch",
+    "rev",
+    "prerelease",
+    "token-env",
+    "username",
+)
+_PATH_KEYS = ("path",)
+_STEP_KEYS = ("name", "template", "condition", "timeout", "parameters")
+_PIN_KEYS = ("version", "tag", "branch", "rev")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class Condition(enum.Enum):
+    """When a step runs, given how the steps before it went."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True)
+class GitRequirement:
+    url: str
+    subdir: str = ""
+    version: str | None = None
+    tag: str | None = None
+    branch: str | None = None
+    rev: str | None = None
+    prereleases: bool = False
+    token_env: str | None = None
+    username: str | None = None
+
+    @property
+    def requested(self) -> str:
+        """The requirement as recorded in the lock, to tell whether a locked entry still fits."""
+        if self.tag is not None:
+            return f"tag={self.tag}"
+        if self.branch is not None:
+            return f"branch={self.branch}"
+        if self.rev is not None:
+            return f"rev={self.rev}"
+        version = self.version or "*"
+        return f"{version} (prereleases)" if self.prereleases else version
+
+
+@dataclass(frozen=True)
+class PathRequirement:
+    path: str  # as written, relative to the manifest's directory
+    resolved: Path
+
+    @property
+    def requested(self) -> str:
+        return "path"
+
+
+Requirement = GitRequirement | PathRequirement
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    name: str
+    source: Requirement
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    template: str
+    condition: Condition = Condition.SUCCESS
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    project_name: str
+    templates: Mapping[str, TemplateRef]
+    steps: tuple[Step, ...]
+    variables: Mapping[str, str]
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+def find(start: Path) -> Path:
+    """The nearest ``steps.toml`` in ``start`` or a parent directory."""
+    for directory in (start, *start.parents):
+        candidate = directory / FILE_NAME
+        if candidate.is_file():
+            return candidate
+    raise StepsError(
+        f"no {FILE_NAME} in {start} or any parent directory",
+        hint="run `steps init` to create one",
+    )
+
+
+def load(path: Path) -> Manifest:
+    return from_document(tomlfile.load(path, display=_display(path)))
+
+
+def from_document(doc: tomlfile.TomlDocument) -> Manifest:
+    path = doc.path
+    root = doc.root()
+    project = root.table("project")
+    project_name = path.parent.name
+    if project is not None:
+        project_name = project.string("name", default=project_name) or project_name
+        project.reject_unknown(_PROJECT_KEYS)
+    templates = _templates(root.table("templates"), path.parent)
+    variables = _variables(root.table("variables"))
+    steps = tuple(_step(table) for table in root.tables("steps"))
+    _check_steps(steps, root.tables("steps"), templates)
+    root.reject_unknown(_TOP_KEYS)
+    return Manifest(path, project_name, templates, steps, variables)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _templates(table: tomlfile.Table | None, base: Path) -> dict[str, TemplateRef]:
+    if table is None:
+        return {}
+    templates = {}
+    for name, entry in table.subtables():
+        if not NAME_PATTERN.fullmatch(name):
+            raise entry.error(None, f"template name '{name}' may only hold letters, digits, . _ -")
+        templates[name] = TemplateRef(name, _requirement(name, entry, base))
+    return templates
+
+
+def _requirement(name: str, entry: tomlfile.Table, base: Path) -> Requirement:
+    path = entry.string("path")
+    git = entry.string("git")
+    if (path is None) == (git is None):
+        raise entry.error(None, f"template '{name}' needs exactly one source: 'git' or 'path'")
+    if path is not None:
+        entry.reject_unknown(_PATH_KEYS)
+        return PathRequirement(path=path, resolved=(base / path).resolve())
+    assert git is not None
+    pins = [key for key in _PIN_KEYS if entry.raw(key) is not None]
+    if len(pins) > 1:
+        raise entry.error(
+            pins[1], f"template '{name}' gives both '{pins[0]}' and '{pins[1]}'; keep one"
+        )
+    requirement = GitRequirement(
+        url=git,
+        subdir=normalise_subdir(entry.string("subdir", default="") or "", entry),
+        version=entry.string("version"),
+        tag=entry.string("tag"),
+        branch=entry.string("branch"),
+        rev=entry.string("rev"),
+        prereleases=entry.boolean("prerelease", default=False),
+        token_env=entry.string("token-env"),
+        username=entry.string("username"),
+    )
+    if requirement.rev is not None and not re.fullmatch(r"[0-9a-fA-F]{4,40}", requirement.rev):
+        raise entry.error("rev", f"template '{name}': rev must be a commit SHA (4-40 hex digits)")
+    entry.reject_unknown(_GIT_KEYS)
+    return requirement
+
+
+def normalise_subdir(subdir: str, entry: tomlfile.Table | None = None) -> str:
+    parts = [p for p in subdir.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts or subdir.startswith("/"):
+        message = f"subdir '{subdir}' must be a relative path inside the repository"
+        raise entry.error("subdir", message) if entry else StepsError(message)
+    return "/".join(parts)
+
+
+def _variables(table: tomlfile.Table | None) -> dict[str, str]:
+    if table is None:
+        return {}
+    variables: dict[str, str] = {}
+    for key in table.data:
+        value = table.scalar_text(key)
+        if value is None:
+            raise table.error(key, f"variable '{key}' must be a string, number or boolean")
+        variables[key] = value
+    return variables
+
+
+def _step(table: tomlfile.Table) -> Step:
+    name = table.required_string("name")
+    template = table.required_string("template")
+    condition_text = table.string("condition", default="success") or "success"
+    try:
+        condition = Condition(condition_text)
+    except ValueError:
+        raise table.error(
+            "condition",
+            f"step '{name}': unknown condition '{condition_text}'",
+            hint="use success, failure or always",
+        ) from None
+    parameters: dict[str, str] = {}
+    parameter_table = table.table("parameters")
+    if parameter_table is not None:
+        for key in parameter_table.data:
+            value = parameter_table.scalar_text(key)
+            assert value is not None
+            parameters[key] = value
+    step = Step(name, template, condition, parameters, _timeout(table, name))
+    table.reject_unknown(_STEP_KEYS)
+    return step
+
+
+def _timeout(table: tomlfile.Table, step: str) -> float | None:
+    raw = table.raw("timeout")
+    if raw is None:
+        return None
+    seconds = parse_duration(raw) if isinstance(raw, str | int | float) else None
+    if seconds is None or seconds <= 0 or isinstance(raw, bool):
+        raise table.error(
+            "timeout",
+            f"step '{step}': timeout must be a positive number of seconds or a duration like '90s'",
+        )
+    return seconds
+
+
+def parse_duration(value: str | int | float) -> float | None:
+    """Seconds from ``30``, ``2.5``, ``"90s"``, ``"5m"``, ``"1h"`` or ``"250ms"``."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.fullmatch(value.strip())
+    if not match:
+        return None
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+
+
+def _check_steps(
+    steps: tuple[Step, ...], tables: list[tomlfile.Table], templates: Mapping[str, TemplateRef]
+) -> None:
+    seen: set[str] = set()
+    for step, table in zip(steps, tables, strict=True):
+        if step.name in seen:
+            raise table.error("name", f"two steps are named '{step.name}'; step names are unique")
+        seen.add(step.name)
+        if step.template not in templates:
+            known = ", ".join(sorted(templates)) or "none are declared"
+            raise table.error(
+                "template",
+                f"step '{step.name}' uses template '{step.template}', which is not in [templates]",
+                hint=f"add it with `steps add` (known: {known})",
+            )
+
+
+# --- editing -------------------------------------------------------------------------------
+
+INITIAL = """\
+# steps.toml: the step templates this project uses and the process that runs them.
+# The format is described in the steps documentation (docs/manifest.md).
+
+[project]
+name = "{name}"
+
+# Templates, by the name steps refer to them with. Add one with `steps add SOURCE`.
+[templates]
+
+# Variables every step can read as #{{Name}}.
+[variables]
+
+# The process: steps run in this order.
+# [[steps]]
+# name = "Check the site"
+# template = "http-health-check"
+# [steps.parameters]
+# Url = "https://example.com/health"
+"""
+
+
+def write_initial(path: Path, project_name: str) -> None:
+    escaped = project_name.replace("\\", "\\\\").replace('"', '\\"')
+    fsutil.write_text_atomic(path, INITIAL.format(name=escaped))
+
+
+def with_template(text: str, name: str, requirement: Requirement) -> str:
+    """``text`` (a steps.toml) with template ``name`` added or replaced, formatting kept."""
+    document = tomlkit.parse(text)
+    templates = document.get("templates")
+    if templates is None:
+        templates = tomlkit.table()
+        document["templates"] = templates
+    if not isinstance(templates, tomlkit.items.Table):
+        raise StepsError(f"{FILE_NAME}: 'templates' must be a table to add '{name}' to it")
+    entry = tomlkit.table()
+    for key, value in requirement_fields(requirement).items():
+        entry[key] = value
+    if name in templates:
+        templates[name] = entry
+    else:
+        templates.add(name, entry)
+    return tomlkit.dumps(document)
+
+
+def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
+    """The manifest keys that express a requirement, in the order they are written."""
+    if isinstance(requirement, PathRequirement):
+        return {"path": requirement.path}
+    fields: dict[str, str | bool] = {"git": requirement.url}
+    if requirement.subdir:
+        fields["subdir"] = requirement.subdir
+    for key in _PIN_KEYS:
+        value = getattr(requirement, key)
+        if value is not None:
+            fields[key] = value
+    if requirement.prereleases:
+        fields["prerelease"] = True
+    if requirement.token_env:
+        fields["token-env"] = requirement.token_env
+    if requirement.username:
+        fields["username"] = requirement.username
+    return fields

@@ -1,0 +1,74 @@
+"""Timeouts and retries shared by every source that talks to the network."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from steptemplates.errors import StepsError
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds any single network operation may wait for the other side (``STEPS_NETWORK_TIMEOUT``)."""
+
+DEFAULT_BACKOFF = 0.5
+"""Seconds before the first retry, doubled each time (``STEPS_RETRY_BACKOFF``)."""
+
+_log = logging.getLogger(__name__)
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+        if not seconds > 0:  # also refuses nan
+            raise ValueError(value)
+    except ValueError:
+        raise StepsError(f"{name} must be a positive number of seconds, not {value!r}") from None
+    return seconds
+
+
+def network_timeout() -> float:
+    """The timeout for network operations: ``STEPS_NETWORK_TIMEOUT`` or ``DEFAULT_TIMEOUT``."""
+    return _seconds_from_env("STEPS_NETWORK_TIMEOUT", DEFAULT_TIMEOUT)
+
+
+def with_retries(
+    operation: Callable[[], T],
+    *,
+    what: str,
+    is_transient: Callable[[BaseException], bool],
+    attempts: int = 3,
+) -> T:
+    """Run ``operation``, retrying transient failures with exponential backoff and jitter.
+
+    ``what`` names the operation in log lines. The last error is re-raised once ``attempts`` are
+    used up, or as soon as one is not transient.
+    """
+    base = _seconds_from_env("STEPS_RETRY_BACKOFF", DEFAULT_BACKOFF)
+    attempt = 1
+    while True:
+        try:
+            return operation()
+        except Exception as exc:
+            if attempt >= attempts or not is_transient(exc):
+                raise
+            # Jitter keeps parallel resolves of one host from retrying in lockstep.
+            delay = base * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+            _log.info(
+                "%s failed (%s), attempt %d of %d; retrying in %.2f s",
+                what,
+                exc,
+                attempt,
+                attempts,
+                delay,
+            )
+            time.sleep(delay)
+            attempt += 1

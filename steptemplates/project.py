@@ -1,0 +1,522 @@
+"""The library API: what each command does to a project, callable from tests and programs.
+
+Each function takes plain values and a ``Console`` and returns a result record; the CLI
+only parses arguments and prints. ``locked``, ``frozen`` and ``offline`` mean the same
+everywhere:
+
+- ``locked``: the lock must already agree with the manifest; fail instead of changing it.
+- ``frozen``: use the lock as it is without looking at the manifest's requirements; fail on
+  any mismatch between the lock, the cache and the remote.
+- ``offline``: never open a network connection; work from the cache alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from steptemplates import fsutil, git, lockfile, manifest, parallel, tomlfile
+from steptemplates.cache import Cache, PruneReport
+from steptemplates.console import Console
+from steptemplates.errors import LockMismatchError, StepsError
+from steptemplates.execution.runner import Runner, RunOutcome, RunSettings, StepPlan
+from steptemplates.lockfile import LockedTemplate, Lockfile
+from steptemplates.manifest import GitRequirement, Manifest, PathRequirement, Requirement
+from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, resolve
+from steptemplates.sources import GitAuth, SourceContext, for_kind
+from steptemplates.templates import Script, Template, load_template
+from steptemplates.variables.collection import Variable
+from steptemplates.variables.files import load_variables_file
+from steptemplates.versions import caret_range_for, version_from_tag
+
+STATE_DIR = ".steps"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
+
+
+@dataclass(frozen=True)
+class Project:
+    manifest_path: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        return cls(manifest.find((start or Path.cwd()).resolve()))
+
+    @property
+    def directory(self) -> Path:
+        return self.manifest_path.parent
+
+    @property
+    def lock_path(self) -> Path:
+        return self.directory / lockfile.FILE_NAME
+
+    @property
+    def state_dir(self) -> Path:
+        return self.directory / STATE_DIR
+
+    def manifest(self) -> Manifest:
+        return manifest.load(self.manifest_path)
+
+    def lockfile(self) -> Lockfile | None:
+        return lockfile.load(self.lock_path)
+
+
+@dataclass(frozen=True)
+class LockResult:
+    lockfile: Lockfile
+    changes: list[LockChange]
+    written: bool
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    lockfile: Lockfile
+    changes: list[LockChange]
+    templates: dict[str, Path]
+
+
+def _context(project_manifest: Manifest | None, console: Console, offline: bool) -> SourceContext:
+    auth = git_auth(project_manifest) if project_manifest else {}
+    return SourceContext(cache=Cache(), console=console, offline=offline, git_auth=auth)
+
+
+# --- init ----------------------------------------------------------------------------------
+
+
+def init(directory: Path, name: str | None = None) -> Path:
+    path = directory / manifest.FILE_NAME
+    if path.exists():
+        raise StepsError(f"{path} already exists")
+    manifest.write_initial(path, name or directory.resolve().name)
+    return path
+
+
+# --- lock ----------------------------------------------------------------------------------
+
+
+def lock(
+    project: Project,
+    console: Console,
+    *,
+    upgrade: Upgrade = False,
+    locked: bool = False,
+    offline: bool = False,
+) -> LockResult:
+    return _lock_manifest(project, project.manifest(), console, upgrade, locked, offline)
+
+
+def _lock_manifest(
+    project: Project,
+    current: Manifest,
+    console: Console,
+    upgrade: Upgrade,
+    locked: bool,
+    offline: bool,
+    *,
+    write: bool = True,
+) -> LockResult:
+    previous = project.lockfile()
+    context = _context(current, console, offline)
+    context.cache.register(project.lock_path)
+    new = resolve(current, previous, context, upgrade=upgrade)
+    diff = changes(previous, new)
+    if locked and (diff or previous is None):
+        what = "; ".join(c.describe() for c in diff) or "there is no steps.lock"
+        raise LockMismatchError(
+            f"steps.lock is out of date with steps.toml ({what})",
+            hint="run `steps lock` and commit the result",
+        )
+    written = lockfile.write(project.lock_path, new) if write else False
+    return LockResult(new, diff, written)
+
+
+# --- add -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    source: str
+    name: str | None = None
+    version: str | None = None
+    tag: str | None = None
+    branch: str | None = None
+    rev: str | None = None
+    subdir: str | None = None
+    prerelease: bool = False
+    token_env: str | None = None
+
+
+@dataclass(frozen=True)
+class AddResult:
+    name: str
+    requirement: Requirement
+    entry: LockedTemplate
+    replaced: bool
+
+
+def add(
+    project: Project, request: AddRequest, console: Console, *, offline: bool = False
+) -> AddResult:
+    """Add (or replace) a template in steps.toml, lock it, and write both files."""
+    current = project.manifest()
+    requirement = _requirement_for(project, request, console, offline)
+    name = request.name or _default_name(request, requirement)
+    if not manifest.NAME_PATTERN.fullmatch(name):
+        raise StepsError(f"'{name}' is not a usable template name", hint="pass --name NAME")
+    text = project.manifest_path.read_text(encoding="utf-8")
+    new_text = manifest.with_template(text, name, requirement)
+    new_doc = tomlfile.parse(new_text, path=project.manifest_path, display=manifest.FILE_NAME)
+    new_manifest = manifest.from_document(new_doc)
+    result = _lock_manifest(
+        project, new_manifest, console, frozenset({name}), False, offline, write=False
+    )
+    # Both files are written only once everything resolved, so a failure changes neither.
+    fsutil.write_text_atomic(project.manifest_path, new_text)
+    lockfile.write(project.lock_path, result.lockfile)
+    return AddResult(name, requirement, result.lockfile.templates[name], name in current.templates)
+
+
+def _requirement_for(
+    project: Project, request: AddRequest, console: Console, offline: bool
+) -> Requirement:
+    pins = [p for p in (request.version, request.tag, request.branch, request.rev) if p]
+    if len(pins) > 1:
+        raise StepsError("give only one of --version, --tag, --branch and --rev")
+    if not _URL.match(request.source):
+        local = Path(request.source).expanduser()
+        if not local.is_dir():
+            raise StepsError(
+                f"{request.source} is neither a git URL nor an existing directory",
+                hint="use https://, git://, ssh:// or file:// for a git repository",
+            )
+        if pins:
+            raise StepsError(
+                f"{request.source} is a local directory, used as it is; versions come from git",
+                hint=f"to resolve its tags, add it as file://{local.resolve()}",
+            )
+        target = local.resolve() / (request.subdir or "")
+        relative = os.path.relpath(target, project.directory)
+        return PathRequirement(path=Path(relative).as_posix(), resolved=target)
+    subdir = manifest.normalise_subdir(request.subdir or "")
+    requirement = GitRequirement(
+        url=request.source,
+        subdir=subdir,
+        version=request.version,
+        tag=request.tag,
+        branch=request.branch,
+        rev=request.rev,
+        prereleases=request.prerelease,
+        token_env=request.token_env,
+    )
+    if pins:
+        return requirement
+    return _newest_version_requirement(requirement, console, offline)
+
+
+def _newest_version_requirement(
+    requirement: GitRequirement, console: Console, offline: bool
+) -> GitRequirement:
+    """With no pin given: ``^<newest version>``, or the default branch if there are no versions."""
+    auth = {requirement.url: GitAuth(requirement.token_env, requirement.username)}
+    context = SourceContext(Cache(), console, offline, git_auth=auth)
+    with context.cache.locked_mirror(requirement.url) as mirror:
+        if offline:
+            refs = git.read_ref_snapshot(mirror)
+            if refs is None:
+                raise StepsError(
+                    f"{requirement.url} is not in the cache and --offline forbids fetching it"
+                )
+        else:
+            refs = git.list_remote_refs(requirement.url, context.git_credentials(requirement.url))
+            git.write_ref_snapshot(mirror, refs)
+    versions = [v for v in map(version_from_tag, refs.tags()) if v is not None]
+    stable = [v for v in versions if not v.is_prerelease or requirement.prereleases]
+    if stable:
+        return replace(requirement, version=caret_range_for(max(stable)))
+    branch = (refs.head or "refs/heads/main").removeprefix("refs/heads/")
+    console.warning(
+        f"{requirement.url} has no version tags; following branch '{branch}' "
+        "(steps lock keeps the locked commit until you upgrade)"
+    )
+    return replace(requirement, branch=branch)
+
+
+def _default_name(request: AddRequest, requirement: Requirement) -> str:
+    if isinstance(requirement, PathRequirement):
+        base = requirement.resolved.name
+    else:
+        base = (requirement.subdir.rsplit("/", 1)[-1] if requirement.subdir else "") or (
+            re.sub(r"\.git$", "", requirement.url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
+        )
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._") or "template"
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+
+def sync(
+    project: Project,
+    console: Console,
+    *,
+    locked: bool = False,
+    frozen: bool = False,
+    offline: bool = False,
+) -> SyncResult:
+    """Make every locked template available in the cache, verified against the lock."""
+    if frozen:
+        current_lock = project.lockfile()
+        if current_lock is None:
+            raise StepsError(
+                "there is no steps.lock to sync from (--frozen uses it as it is)",
+                hint="run `steps lock` first",
+            )
+        current = _manifest_if_readable(project)
+        diff: list[LockChange] = []
+    else:
+        current = project.manifest()
+        result = _lock_manifest(project, current, console, False, locked, offline)
+        current_lock, diff = result.lockfile, result.changes
+    context = _context(current, console, offline)
+    context.cache.register(project.lock_path)
+    entries = [current_lock.templates[n] for n in sorted(current_lock.templates)]
+
+    def job(entry: LockedTemplate) -> tuple[str, Path]:
+        return entry.name, for_kind(entry.source, context, project.directory).materialize(entry)
+
+    paths = dict(parallel.run_all([lambda e=e: job(e) for e in entries]))  # type: ignore[misc]
+    return SyncResult(current_lock, diff, paths)
+
+
+def _manifest_if_readable(project: Project) -> Manifest | None:
+    """Under --frozen the manifest only supplies credentials settings; it may be absent."""
+    return project.manifest() if project.manifest_path.exists() else None
+
+
+# --- run -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    steps: Sequence[str] = ()
+    variables_files: Sequence[Path] = ()
+    overrides: Sequence[tuple[str, str]] = ()
+    keep_workdir: bool = False
+    report_path: Path | None = None
+    locked: bool = False
+    frozen: bool = False
+    offline: bool = False
+
+
+def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
+    current = project.manifest()
+    synced = sync(
+        project, console, locked=request.locked, frozen=request.frozen, offline=request.offline
+    )
+    selected = _select_steps(current, request.steps)
+    templates: dict[str, Template] = {}
+    plans = []
+    for step in selected:
+        entry = synced.lockfile.templates.get(step.template)
+        if entry is None:
+            raise LockMismatchError(
+                f"step '{step.name}' uses template '{step.template}', which steps.lock lacks",
+                hint="run `steps lock`",
+            )
+        if step.template not in templates:
+            templates[step.template] = load_template(
+                synced.templates[step.template], origin=f"template '{step.template}'"
+            )
+        plans.append(
+            StepPlan(
+                name=step.name,
+                template=templates[step.template],
+                template_label=_label(entry),
+                condition=step.condition,
+                parameters=step.parameters,
+                timeout=step.timeout,
+            )
+        )
+    settings = RunSettings(
+        project_name=current.project_name,
+        project_dir=project.directory,
+        state_dir=project.state_dir,
+        project_variables=[Variable(k, v) for k, v in current.variables.items()],
+        file_variables=_file_variables(request.variables_files),
+        overrides=[Variable(k, v) for k, v in request.overrides],
+        keep_workdir=request.keep_workdir,
+        report_path=request.report_path,
+    )
+    return Runner(settings, console).run(plans)
+
+
+def _select_steps(current: Manifest, names: Sequence[str]) -> list[manifest.Step]:
+    if not current.steps:
+        raise StepsError(
+            f"{current.path.name} has no [[steps]] to run", hint="add a [[steps]] table"
+        )
+    if not names:
+        return list(current.steps)
+    unknown = [n for n in names if current.step(n) is None]
+    if unknown:
+        known = ", ".join(s.name for s in current.steps)
+        raise StepsError(f"no step named {', '.join(map(repr, unknown))}", hint=f"steps: {known}")
+    wanted = set(names)
+    return [s for s in current.steps if s.name in wanted]
+
+
+def _label(entry: LockedTemplate) -> str:
+    if entry.source == "path":
+        return f"{entry.name} from {entry.path}"
+    return f"{entry.name} {entry.version or entry.tag or (entry.commit or '')[:12]}"
+
+
+def _file_variables(paths: Sequence[Path]) -> list[Variable]:
+    variables: list[Variable] = []
+    for path in paths:
+        variables.extend(load_variables_file(path))
+    return variables
+
+
+# --- show ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    name: str
+    template: Template
+    source: str
+    locked: str
+    versions: list[str] | None  # what the source offers, newest last; None for path sources
+
+
+def show(project: Project, name: str, console: Console, *, offline: bool = False) -> TemplateInfo:
+    current = project.manifest()
+    ref = current.templates.get(name)
+    if ref is None:
+        close = difflib.get_close_matches(name, list(current.templates), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "see `steps list`"
+        raise StepsError(f"no template named '{name}' in {current.path.name}", hint=hint)
+    context = _context(current, console, offline)
+    kind = "git" if isinstance(ref.source, GitRequirement) else "path"
+    source = for_kind(kind, context, project.directory)
+    existing = project.lockfile()
+    entry = existing.templates.get(name) if existing else None
+    if entry is None:
+        entry = source.lock(ref, None, upgrade=False)
+        locked = f"not locked yet (would lock {_label(entry)})"
+    else:
+        locked = _label(entry) + (f" at {entry.commit}" if entry.commit else "")
+    template = load_template(source.materialize(entry), origin=f"template '{name}'")
+    versions = None
+    if isinstance(ref.source, GitRequirement):
+        versions = _available_versions(ref.source, context)
+    return TemplateInfo(name, template, entry.describe(), locked, versions)
+
+
+def _available_versions(requirement: GitRequirement, context: SourceContext) -> list[str]:
+    with context.cache.locked_mirror(requirement.url) as mirror:
+        refs = git.read_ref_snapshot(mirror) if context.offline else None
+        if refs is None and not context.offline:
+            refs = git.list_remote_refs(requirement.url, context.git_credentials(requirement.url))
+            git.write_ref_snapshot(mirror, refs)
+    if refs is None:
+        return []
+    parsed = [(v, t) for t in refs.tags() if (v := version_from_tag(t)) is not None]
+    return [tag for _version, tag in sorted(parsed)]
+
+
+# --- run-script ----------------------------------------------------------------------------
+
+_SYNTAX_BY_EXTENSION = {
+    ".sh": "bash",
+    ".bash": "bash",
+    ".py": "python",
+    ".ps1": "powershell",
+    ".csx": "csharp",
+    ".fsx": "fsharp",
+}
+
+
+@dataclass(frozen=True)
+class ScriptRunRequest:
+    script: Path
+    syntax: str | None = None
+    parameters: Sequence[str] = ()
+    substitute: bool = False
+    variables_files: Sequence[Path] = ()
+    overrides: Sequence[tuple[str, str]] = ()
+    report_path: Path | None = None
+
+
+def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
+    """Run one script in the current directory, like Calamari's ``run-script``."""
+    script = request.script.resolve()
+    if not script.is_file():
+        raise StepsError(f"{request.script}: script file not found")
+    syntax = request.syntax or _SYNTAX_BY_EXTENSION.get(script.suffix.lower())
+    if syntax is None:
+        raise StepsError(
+            f"{request.script}: cannot tell the script's language from its extension",
+            hint="pass --syntax bash|python|powershell|csharp|fsharp",
+        )
+    try:
+        body = script.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StepsError(f"{request.script}: cannot read the script ({exc})") from None
+    template = Template(
+        name=script.name,
+        description="",
+        category="",
+        parameters=(),
+        script=Script(syntax=syntax, body=body, file=script.name),
+        root=script.parent,
+    )
+    here = Path.cwd()
+    settings = RunSettings(
+        project_name=here.name,
+        project_dir=here,
+        state_dir=here / STATE_DIR,
+        file_variables=_file_variables(request.variables_files),
+        overrides=[Variable(k, v) for k, v in request.overrides],
+        report_path=request.report_path,
+        in_place=here,
+        substitute_script=request.substitute,
+        script_parameters=tuple(request.parameters),
+    )
+    plan = StepPlan(name=script.name, template=template, template_label=str(request.script))
+    return Runner(settings, console).run([plan])
+
+
+# --- cache ---------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    return Cache().root
+
+
+def cache_clean() -> Path:
+    cache = Cache()
+    cache.clean()
+    return cache.root
+
+
+def cache_prune(console: Console) -> PruneReport:
+    """Remove cache entries and mirrors that no steps.lock known to the cache still uses."""
+    cache = Cache()
+    integrities: set[str] = set()
+    urls: set[str] = set()
+    for lock_path in cache.forget_missing_lockfiles():
+        try:
+            locked = lockfile.load(lock_path)
+        except StepsError as error:
+            console.warning(f"ignoring {lock_path} while pruning: {error}")
+            continue
+        for entry in locked.templates.values() if locked else ():
+            if entry.integrity:
+                integrities.add(entry.integrity)
+            if entry.url:
+                urls.add(entry.url)
+    return cache.prune(integrities, urls)

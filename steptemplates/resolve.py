@@ -1,0 +1,85 @@
+"""Resolution: the manifest's requirements plus what the sources offer give a lockfile.
+
+Entries already in the lock are kept while they still satisfy the manifest (as Cargo does),
+so an unchanged project relocks without touching the network; ``upgrade`` re-resolves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from steptemplates import parallel
+from steptemplates.errors import StepsError
+from steptemplates.lockfile import LockedTemplate, Lockfile
+from steptemplates.manifest import GitRequirement, Manifest, TemplateRef
+from steptemplates.sources import GitAuth, SourceContext, for_kind
+
+Upgrade = bool | frozenset[str]
+
+
+@dataclass(frozen=True)
+class LockChange:
+    name: str
+    old: LockedTemplate | None
+    new: LockedTemplate | None
+
+    def describe(self) -> str:
+        if self.old is None and self.new is not None:
+            return f"added {self.name} {_pin(self.new)}"
+        if self.new is None and self.old is not None:
+            return f"removed {self.name} {_pin(self.old)}"
+        assert self.old is not None and self.new is not None
+        return f"updated {self.name} {_pin(self.old)} -> {_pin(self.new)}"
+
+
+def _pin(entry: LockedTemplate) -> str:
+    if entry.source == "path":
+        return f"({entry.path})"
+    return entry.version or entry.tag or (entry.commit or "")[:12]
+
+
+def git_auth(manifest: Manifest) -> dict[str, GitAuth]:
+    auth = {}
+    for ref in manifest.templates.values():
+        source = ref.source
+        if isinstance(source, GitRequirement) and (source.token_env or source.username):
+            auth[source.url] = GitAuth(source.token_env, source.username)
+    return auth
+
+
+def resolve(
+    manifest: Manifest,
+    previous: Lockfile | None,
+    context: SourceContext,
+    *,
+    upgrade: Upgrade = False,
+) -> Lockfile:
+    if isinstance(upgrade, frozenset):
+        unknown = sorted(upgrade - set(manifest.templates))
+        if unknown:
+            raise StepsError(
+                f"cannot upgrade {', '.join(unknown)}: not a template in {manifest.path.name}",
+                hint="see `steps list`",
+            )
+    old = previous.templates if previous else {}
+
+    def job(ref: TemplateRef) -> Callable[[], LockedTemplate]:
+        wants_upgrade = upgrade is True or (isinstance(upgrade, frozenset) and ref.name in upgrade)
+        kind = "git" if isinstance(ref.source, GitRequirement) else "path"
+        source = for_kind(kind, context, manifest.directory)
+        return lambda: source.lock(ref, old.get(ref.name), upgrade=wants_upgrade)
+
+    refs = [manifest.templates[name] for name in sorted(manifest.templates)]
+    entries = parallel.run_all([job(ref) for ref in refs])
+    return Lockfile({entry.name: entry for entry in entries})
+
+
+def changes(old: Lockfile | None, new: Lockfile) -> list[LockChange]:
+    before = old.templates if old else {}
+    result = []
+    for name in sorted(set(before) | set(new.templates)):
+        a, b = before.get(name), new.templates.get(name)
+        if a != b:
+            result.append(LockChange(name, a, b))
+    return result

@@ -1,0 +1,80 @@
+"""Where templates come from. One module per source kind, all with the same small interface.
+
+A source turns a manifest requirement into a lock entry (``lock``), and a lock entry into a
+verified template directory (``materialize``). Resolution may use the network; with
+``offline`` it may use only what the cache already holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from steptemplates import git
+from steptemplates.cache import Cache
+from steptemplates.console import Console
+from steptemplates.lockfile import LockedTemplate
+from steptemplates.manifest import TemplateRef
+
+
+@dataclass(frozen=True)
+class GitAuth:
+    """How to authenticate to a git remote, as configured in steps.toml (never the secret)."""
+
+    token_env: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    cache: Cache
+    console: Console
+    offline: bool = False
+    # Per remote URL, so that syncing from the lock alone still finds the credentials.
+    git_auth: Mapping[str, GitAuth] = field(default_factory=dict)
+
+    def git_credentials(self, url: str) -> git.GitCredentials | None:
+        """Credentials for ``url`` from its token-env setting or ~/.netrc; None offline."""
+        if self.offline:
+            return None
+        auth = self.git_auth.get(url, GitAuth())
+        return git.credentials_for(url, token_env=auth.token_env, username=auth.username)
+
+
+class Source(Protocol):
+    def lock(
+        self, ref: TemplateRef, previous: LockedTemplate | None, *, upgrade: bool
+    ) -> LockedTemplate:
+        """The lock entry for ``ref``: ``previous`` when it still fits and no upgrade is asked."""
+        ...
+
+    def materialize(self, entry: LockedTemplate) -> Path:
+        """A directory holding exactly the locked template, verified against the lock."""
+        ...
+
+
+def lock_identity(ref: TemplateRef) -> dict[str, str]:
+    """The lock fields that must match for a locked entry to still satisfy ``ref``."""
+    from steptemplates.manifest import GitRequirement
+
+    source = ref.source
+    if isinstance(source, GitRequirement):
+        return {
+            "source": "git",
+            "url": source.url,
+            "subdir": source.subdir,
+            "requested": source.requested,
+        }
+    return {"source": "path", "path": source.path}
+
+
+def for_kind(kind: str, context: SourceContext, manifest_dir: Path) -> Source:
+    from steptemplates.sources import git, path
+
+    if kind == "git":
+        return git.GitSource(context)
+    if kind == "path":
+        return path.PathSource(context, manifest_dir)
+    raise ValueError(f"unknown source kind {kind!r}")

@@ -1,0 +1,253 @@
+"""Templates in git repositories: tags are versions, pinned to a commit and a content hash."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from steptemplates import git
+from steptemplates.cache import EntryStatus
+from steptemplates.errors import LockMismatchError, OfflineError, StepsError
+from steptemplates.lockfile import LockedTemplate
+from steptemplates.manifest import GitRequirement, TemplateRef
+from steptemplates.sources import SourceContext, lock_identity
+from steptemplates.templates import load_template
+from steptemplates.versions import Version, parse_range, version_from_tag
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a requirement resolved to on the remote."""
+
+    commit: str
+    want: str  # the object to fetch: a tag object, a branch tip or the commit itself
+    tag: str | None = None
+    version: str | None = None
+
+
+class GitSource:
+    def __init__(self, context: SourceContext) -> None:
+        self.context = context
+        self.cache = context.cache
+
+    # --- lock ---
+
+    def lock(
+        self, ref: TemplateRef, previous: LockedTemplate | None, *, upgrade: bool
+    ) -> LockedTemplate:
+        requirement = ref.source
+        assert isinstance(requirement, GitRequirement)
+        if previous is not None and not upgrade and _still_fits(ref, previous):
+            return previous
+        label = f"template '{ref.name}'"
+        credentials = self.context.git_credentials(requirement.url)
+        with self.cache.locked_mirror(requirement.url) as mirror:
+            refs = self._remote_refs(requirement.url, mirror, credentials, label)
+            target = self._select(ref.name, requirement, refs, mirror, credentials)
+            if not git.has_commit(mirror, target.commit):
+                self._require_online(label, "fetch it")
+                git.fetch(mirror, requirement.url, [target.want], credentials)
+            at = target.tag or target.commit[:12]
+            entry_integrity, path = self._extract(mirror, target.commit, requirement, label, at)
+        load_template(path, origin=f"{label} ({requirement.url} at {at})")
+        return LockedTemplate(
+            name=ref.name,
+            source="git",
+            requested=requirement.requested,
+            url=requirement.url,
+            subdir=requirement.subdir,
+            version=target.version,
+            tag=target.tag,
+            commit=target.commit,
+            integrity=entry_integrity,
+        )
+
+    def _remote_refs(
+        self, url: str, mirror: Path, credentials: git.GitCredentials | None, label: str
+    ) -> git.RemoteRefs:
+        if self.context.offline:
+            snapshot = git.read_ref_snapshot(mirror)
+            if snapshot is None:
+                raise OfflineError(
+                    f"{label}: {url} is not in the cache and --offline forbids fetching it",
+                    hint="run the command once without --offline",
+                )
+            return snapshot
+        refs = git.list_remote_refs(url, credentials)
+        git.write_ref_snapshot(mirror, refs)
+        return refs
+
+    def _select(
+        self,
+        name: str,
+        requirement: GitRequirement,
+        refs: git.RemoteRefs,
+        mirror: Path,
+        credentials: git.GitCredentials | None,
+    ) -> _Target:
+        label = f"template '{name}'"
+        url = requirement.url
+        tags = refs.tags()
+        if requirement.tag is not None:
+            found = tags.get(requirement.tag)
+            if found is None:
+                raise StepsError(
+                    f"{label}: tag '{requirement.tag}' does not exist in {url}",
+                    hint=_suggest("tags", requirement.tag, tags),
+                )
+            version = version_from_tag(requirement.tag)
+            return _Target(
+                found.commit_sha,
+                found.object_sha,
+                requirement.tag,
+                str(version) if version else None,
+            )
+        if requirement.branch is not None:
+            branch = refs.branch(requirement.branch)
+            if branch is None:
+                branches = {n.removeprefix("refs/heads/"): r for n, r in refs.refs.items()}
+                branches = {n: r for n, r in branches.items() if not n.startswith("refs/")}
+                raise StepsError(
+                    f"{label}: branch '{requirement.branch}' does not exist in {url}",
+                    hint=_suggest("branches", requirement.branch, branches),
+                )
+            return _Target(branch.commit_sha, branch.commit_sha)
+        if requirement.rev is not None:
+            commit = self._find_rev(label, requirement, mirror, credentials)
+            return _Target(commit, commit)
+        return _select_version(label, requirement, tags)
+
+    def _find_rev(
+        self,
+        label: str,
+        requirement: GitRequirement,
+        mirror: Path,
+        credentials: git.GitCredentials | None,
+    ) -> str:
+        rev = (requirement.rev or "").lower()
+        if len(rev) == 40:
+            return rev
+        found = git.find_commit(mirror, rev) if mirror.exists() else None
+        if found is None:
+            self._require_online(label, f"look up commit {rev}")
+            git.fetch_all(mirror, requirement.url, credentials)
+            found = git.find_commit(mirror, rev)
+        if found is None:
+            raise StepsError(f"{label}: no commit starting with {rev} in {requirement.url}")
+        return found
+
+    def _extract(
+        self, mirror: Path, commit: str, requirement: GitRequirement, label: str, at: str
+    ) -> tuple[str, Path]:
+        def fill(directory: Path) -> None:
+            try:
+                git.extract_tree(mirror, commit, requirement.subdir, directory)
+            except git.MissingSubdirError as exc:
+                raise StepsError(
+                    f"{label}: {exc.describe()} in {requirement.url} at {at}",
+                    hint="check 'subdir' in steps.toml",
+                ) from None
+
+        return self.cache.store(fill)
+
+    def _require_online(self, label: str, action: str) -> None:
+        if self.context.offline:
+            raise OfflineError(
+                f"{label}: cannot {action}: --offline forbids network access",
+                hint="run once without --offline to fill the cache",
+            )
+
+    # --- materialize ---
+
+    def materialize(self, entry: LockedTemplate) -> Path:
+        assert entry.url is not None and entry.commit is not None and entry.integrity is not None
+        label = f"template '{entry.name}'"
+        status = self.cache.check(entry.integrity)
+        if status is EntryStatus.OK:
+            return self.cache.entry_path(entry.integrity)
+        if status is EntryStatus.MODIFIED:
+            self.context.console.warning(
+                f"{label}: the cached copy was modified on disk; restoring it from {entry.url}"
+            )
+        requirement = GitRequirement(url=entry.url, subdir=entry.subdir)
+        with self.cache.locked_mirror(entry.url) as mirror:
+            if not git.has_commit(mirror, entry.commit):
+                if self.context.offline:
+                    why = "was modified" if status is EntryStatus.MODIFIED else "is missing"
+                    raise OfflineError(
+                        f"{label}: the cached copy of {entry.describe()} {why} and --offline "
+                        "forbids fetching it again",
+                        hint="run `steps sync` without --offline",
+                    )
+                self._fetch_locked(entry, mirror)
+            at = entry.tag or entry.commit[:12]
+            found, path = self._extract(mirror, entry.commit, requirement, label, at)
+        if found != entry.integrity:
+            raise LockMismatchError(
+                f"{label}: the files at {entry.describe()} hash to {found}, "
+                f"but steps.lock records {entry.integrity}",
+                hint="if steps.lock was edited by hand, run `steps lock --upgrade-template "
+                f"{entry.name}` to re-resolve it",
+            )
+        return path
+
+    def _fetch_locked(self, entry: LockedTemplate, mirror: Path) -> None:
+        assert entry.url is not None and entry.commit is not None
+        credentials = self.context.git_credentials(entry.url)
+        want = entry.commit
+        if entry.tag is not None:
+            refs = git.list_remote_refs(entry.url, credentials)
+            git.write_ref_snapshot(mirror, refs)
+            remote = refs.tags().get(entry.tag)
+            if remote is None:
+                raise LockMismatchError(
+                    f"template '{entry.name}': tag {entry.tag} no longer exists in {entry.url} "
+                    f"(steps.lock pins commit {entry.commit})",
+                    hint="pick another version and run `steps lock`",
+                )
+            if remote.commit_sha != entry.commit:
+                raise LockMismatchError(
+                    f"template '{entry.name}': tag {entry.tag} moved upstream: steps.lock has "
+                    f"{entry.commit}, {entry.url} now has {remote.commit_sha}",
+                    hint="if the change is expected, run `steps lock --upgrade-template "
+                    f"{entry.name}`",
+                )
+            want = remote.object_sha
+        git.fetch(mirror, entry.url, [want], credentials)
+
+
+def _still_fits(ref: TemplateRef, previous: LockedTemplate) -> bool:
+    return all((getattr(previous, k) or "") == v for k, v in lock_identity(ref).items())
+
+
+def _select_version(
+    label: str, requirement: GitRequirement, tags: dict[str, git.RemoteRef]
+) -> _Target:
+    try:
+        wanted = parse_range(requirement.version or "*")
+    except ValueError as exc:
+        raise StepsError(f"{label}: {exc}", hint="fix 'version' in steps.toml") from None
+    by_version: dict[Version, str] = {}
+    # Sorted so that when `v1.0.0` and `1.0.0` both exist, the choice is stable.
+    for tag in sorted(tags):
+        version = version_from_tag(tag)
+        if version is not None:
+            by_version.setdefault(version, tag)
+    chosen = wanted.select(by_version, prereleases=requirement.prereleases)
+    if chosen is None:
+        reason = wanted.describe_no_match(by_version, prereleases=requirement.prereleases)
+        raise StepsError(f"{label} ({requirement.url}): {reason}")
+    tag = by_version[chosen]
+    found = tags[tag]
+    return _Target(found.commit_sha, found.object_sha, tag, str(chosen))
+
+
+def _suggest(kind: str, wanted: str, available: dict[str, git.RemoteRef]) -> str:
+    if not available:
+        return f"the repository has no {kind}"
+    close = difflib.get_close_matches(wanted, list(available), n=3, cutoff=0.5)
+    if close:
+        return "did you mean " + ", ".join(close) + "?"
+    shown = sorted(available)[-5:]
+    return f"available {kind}: " + ", ".join(shown) + (" ..." if len(available) > 5 else "")

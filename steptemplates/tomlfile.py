@@ -1,0 +1,275 @@
+"""Reading TOML files people write by hand, with errors that point at the file and line.
+
+``tomllib`` reports syntax errors with a line and column but knows nothing about our
+schema; ``Table`` checks types and unknown keys and finds the line a key is on, so a typo in
+``steps.toml`` or ``steptemplate.toml`` is reported as ``steps.toml:12: ...``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from steptemplates.errors import StepsError
+
+KeyPath = tuple[str | int, ...]
+
+_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+@dataclass(frozen=True)
+class TomlDocument:
+    """A parsed file plus the text, kept to locate keys for error messages."""
+
+    path: Path
+    display: str
+    text: str
+    data: dict[str, Any]
+
+    def error(self, key_path: KeyPath, message: str, *, hint: str | None = None) -> StepsError:
+        line = locate_key(self.text, key_path)
+        where = f"{self.display}:{line}" if line else self.display
+        return StepsError(f"{where}: {message}", hint=hint)
+
+    def root(self) -> Table:
+        return Table(self, (), self.data)
+
+
+def load(path: Path, *, display: str | None = None) -> TomlDocument:
+    """Parse ``path``; a missing file or a syntax error becomes a one-line StepsError."""
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StepsError(f"{shown}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise StepsError(f"{shown}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise StepsError(f"{shown}: cannot read ({exc.strerror})") from None
+    return parse(text, path=path, display=shown)
+
+
+def parse(text: str, *, path: Path, display: str) -> TomlDocument:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _POSITION.search(message)
+        if match:
+            line, column = match.groups()
+            message = message[: match.start()]
+            raise StepsError(
+                f"{display}:{line}:{column}: invalid TOML: {message[0].lower()}{message[1:]}"
+            ) from None
+        raise StepsError(f"{display}: invalid TOML: {message}") from None
+    return TomlDocument(path=path, display=display, text=text, data=data)
+
+
+class Table:
+    """Typed, checked access to one TOML table; every error names file, line and key."""
+
+    def __init__(self, doc: TomlDocument, key_path: KeyPath, data: dict[str, Any]) -> None:
+        self.doc = doc
+        self.key_path = key_path
+        self.data = data
+        self._seen: set[str] = set()
+
+    @property
+    def label(self) -> str:
+        return format_key_path(self.key_path)
+
+    def error(self, key: str | None, message: str, *, hint: str | None = None) -> StepsError:
+        path = (*self.key_path, key) if key is not None else self.key_path
+        return self.doc.error(path, message, hint=hint)
+
+    def _get(self, key: str) -> Any:
+        self._seen.add(key)
+        return self.data.get(key)
+
+    def _describe(self, key: str) -> str:
+        return format_key_path((*self.key_path, key))
+
+    def string(self, key: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self._get(key)
+        if value is None:
+            if required:
+                raise self.error(None, f"'{self._describe(key)}' is required")
+            return default
+        if not isinstance(value, str):
+            raise self.error(key, f"'{self._describe(key)}' must be a string")
+        return value
+
+    def required_string(self, key: str) -> str:
+        value = self.string(key, required=True)
+        assert value is not None
+        return value
+
+    def boolean(self, key: str, *, default: bool) -> bool:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"'{self._describe(key)}' must be true or false")
+        return value
+
+    def scalar_text(self, key: str) -> str | None:
+        """A string, number or boolean value as text (booleans as ``True``/``False``)."""
+        value = self._get(key)
+        if value is None:
+            return None
+        text = scalar_to_text(value)
+        if text is None:
+            raise self.error(key, f"'{self._describe(key)}' must be a string, number or boolean")
+        return text
+
+    def raw(self, key: str) -> Any:
+        return self._get(key)
+
+    def table(self, key: str) -> Table | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(key, f"'{self._describe(key)}' must be a table")
+        return Table(self.doc, (*self.key_path, key), value)
+
+    def tables(self, key: str) -> list[Table]:
+        """An array of tables (``[[key]]``); absent means empty."""
+        value = self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.error(key, f"'{self._describe(key)}' must be an array of tables")
+        return [Table(self.doc, (*self.key_path, key, i), v) for i, v in enumerate(value)]
+
+    def subtables(self) -> Iterator[tuple[str, Table]]:
+        """Every key of this table, each of which must itself be a table."""
+        for key, value in self.data.items():
+            self._seen.add(key)
+            if not isinstance(value, dict):
+                raise self.error(key, f"'{self._describe(key)}' must be a table")
+            yield key, Table(self.doc, (*self.key_path, key), value)
+
+    def reject_unknown(self, allowed: Sequence[str] | None = None) -> None:
+        """Fail on a key that was not read (or not in ``allowed``), suggesting close matches."""
+        known = set(allowed) if allowed is not None else self._seen
+        for key in self.data:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else None
+                where = f" in [{self.label}]" if self.key_path else ""
+                expected = ", ".join(sorted(known)) or "none"
+                raise self.error(
+                    key,
+                    f"unknown key '{key}'{where}",
+                    hint=hint or f"expected one of: {expected}",
+                )
+
+
+def scalar_to_text(value: Any) -> str | None:
+    """How TOML scalars become variable values: booleans as .NET prints them."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def format_key_path(key_path: KeyPath) -> str:
+    parts: list[str] = []
+    for part in key_path:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            parts.append(part)
+        else:
+            parts.append(f'"{part}"')
+    return ".".join(parts)
+
+
+# --- locating keys in the text (best effort; only used to put a line number in errors) ---
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(?:#.*)?$")
+
+
+def _split_key(text: str) -> list[str]:
+    """Split a (possibly dotted, possibly quoted) TOML key into its parts."""
+    parts: list[str] = []
+    current = ""
+    quote: str | None = None
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = None
+            else:
+                current += char
+        elif char in "\"'":
+            quote = char
+        elif char == ".":
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return parts
+
+
+def _key_of_line(line: str) -> list[str] | None:
+    quote: str | None = None
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "=":
+            key = line[:index].strip()
+            return _split_key(key) if key and not key.startswith("#") else None
+    return None
+
+
+def locate_key(text: str, key_path: KeyPath) -> int | None:
+    """The 1-based line where ``key_path`` is defined, or the closest enclosing line found."""
+    target = tuple(key_path)
+    array_counts: dict[tuple[str, ...], int] = {}
+    current: KeyPath = ()
+    best: tuple[int, int] | None = None  # (matched prefix length, line)
+
+    def consider(candidate: KeyPath, line_no: int) -> None:
+        nonlocal best
+        if candidate == target[: len(candidate)] and (best is None or len(candidate) > best[0]):
+            best = (len(candidate), line_no)
+
+    def with_indexes(names: list[str]) -> KeyPath:
+        # A table header below an array of tables refers to the array's latest element.
+        result: list[str | int] = []
+        for i in range(len(names)):
+            result.append(names[i])
+            prefix = tuple(names[: i + 1])
+            if prefix in array_counts and i < len(names) - 1:
+                result.append(array_counts[prefix] - 1)
+        return tuple(result)
+
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header and not line.lstrip().startswith("#"):
+            names = _split_key(header.group(2))
+            if header.group(1) == "[[":
+                array_key = tuple(names)
+                array_counts[array_key] = array_counts.get(array_key, 0) + 1
+                current = (*with_indexes(names), array_counts[array_key] - 1)
+            else:
+                current = with_indexes(names)
+            consider(current, line_no)
+            continue
+        parts = _key_of_line(line)
+        if parts is not None:
+            consider((*current, *parts), line_no)
+    return best[1] if best and best[0] > 0 else None
