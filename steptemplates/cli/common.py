@@ -38,7 +38,7 @@ class Command:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
-    group.add_argument("--verbose", action="store_true", help="also show verbose script output")
+    group.add_argument("--verbose", action="store_true", help="show verbose output too")
     group.add_argument("-q", "--quiet", action="store_true", help="hide steps' own progress lines")
 
 

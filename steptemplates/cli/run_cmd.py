@@ -38,12 +38,7 @@ def _add_variable_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--keep-workdir",
-        action="store_true",
-        help="keep each step's working directory (its path is printed) instead of removing it",
-    )
+def _add_report_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report",
         metavar="FILE",
@@ -56,8 +51,13 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "steps", metavar="STEP", nargs="*", help="run only these steps (default: the whole process)"
     )
+    parser.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep each step's working directory (its path is printed) instead of removing it",
+    )
     _add_variable_options(parser)
-    _add_run_options(parser)
+    _add_report_option(parser)
     add_resolution_options(parser, frozen=True)
 
 
@@ -97,7 +97,9 @@ RUN = Command(
 
 
 def _configure_run_script(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--script", metavar="FILE", type=path_argument, required=True)
+    parser.add_argument(
+        "--script", metavar="FILE", type=path_argument, required=True, help="the script to run"
+    )
     parser.add_argument(
         "--syntax",
         help="bash, python, powershell, csharp or fsharp (default: from the file extension)",
@@ -114,7 +116,7 @@ def _configure_run_script(parser: argparse.ArgumentParser) -> None:
         help="substitute #{...} in the script before running it (the file itself is unchanged)",
     )
     _add_variable_options(parser)
-    _add_run_options(parser)
+    _add_report_option(parser)
 
 
 def _run_script(args: argparse.Namespace, console: Console) -> int:

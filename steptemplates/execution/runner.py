@@ -179,7 +179,7 @@ class Runner:
             return True
         return failed if plan.condition is Condition.FAILURE else not failed
 
-    def _system_variables(self, index: int, plan: StepPlan, workdir: Path) -> dict[str, str]:
+    def _system_variables(self, index: int, plan: StepPlan) -> dict[str, str]:
         system = {
             "Octopus.Project.Name": self.settings.project_name,
             "Octopus.Deployment.Id": self.run_id,
@@ -189,7 +189,6 @@ class Runner:
             "Octopus.Step.Number": str(index),
             "Octopus.Action.Template.Name": plan.template.name,
             "Octopus.Action.Script.Syntax": plan.template.script.syntax,
-            "Octopus.Tentacle.Agent.ApplicationDirectoryPath": str(workdir),
             "OriginalWorkingDirectory": str(Path.cwd()),
             "Steps.Project.Directory": str(self.settings.project_dir),
             "Steps.Run.Id": self.run_id,
@@ -207,7 +206,7 @@ class Runner:
             tempfile.mkdtemp(prefix=f"steps-{self.run_id}-{index:02d}-")
         )
         try:
-            system = self._system_variables(index, plan, workdir)
+            system = self._system_variables(index, plan)
             variables = _layers(plan, self.settings, self.outputs, system)
             try:
                 final = self._evaluate(plan, variables)

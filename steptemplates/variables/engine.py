@@ -12,8 +12,9 @@ import re
 from steptemplates.errors import StepsError
 from steptemplates.variables.collection import VariableSet
 
-# `##{` is an escaped `#{`; otherwise `#{...}` up to the first `}` is a reference.
-_TOKEN = re.compile(r"##\{|#\{([^}]*)\}")
+# A run of `#` before `{`: each pair is one literal `#`; an odd one left over starts a
+# reference (`#{A}` is A's value, `##{A}` is the text `#{A}`, `###{A}` is `#` and A's value).
+_OPENING = re.compile(r"(#+)\{")
 
 
 class Evaluator:
@@ -33,15 +34,25 @@ class Evaluator:
     def _render(self, text: str, chain: tuple[str, ...]) -> str:
         if "#{" not in text:
             return text
-
-        def substitute(match: re.Match[str]) -> str:
-            if match.group(0) == "##{":
-                return "#{"
-            name = match.group(1).strip()
-            value = self._value(name, chain)
-            return match.group(0) if value is None else value
-
-        return _TOKEN.sub(substitute, text)
+        out: list[str] = []
+        position = 0
+        while match := _OPENING.search(text, position):
+            out.append(text[position : match.start()])
+            hashes = len(match.group(1))
+            out.append("#" * (hashes // 2))
+            position = match.end()
+            if hashes % 2 == 0:
+                out.append("{")
+                continue
+            close = text.find("}", position)
+            if close < 0:
+                out.append("#{")
+                continue
+            value = self._value(text[position:close].strip(), chain)
+            out.append("#{" + text[position : close + 1] if value is None else value)
+            position = close + 1
+        out.append(text[position:])
+        return "".join(out)
 
     def _value(self, name: str, chain: tuple[str, ...]) -> str | None:
         key = name.casefold()
