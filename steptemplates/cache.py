@@ -91,9 +91,13 @@ class Cache:
     def check(self, entry_integrity: str) -> EntryStatus:
         """Whether the entry exists and still hashes to its name; a modified one is removed."""
         path = self.entry_path(entry_integrity)
-        if not path.is_dir():
+        try:
+            found = integrity.tree_integrity(path) if path.is_dir() else None
+        except FileNotFoundError:
+            found = None  # removed while it was read (`steps cache prune` in another process)
+        if found is None:
             return EntryStatus.MISSING
-        if integrity.tree_integrity(path) == entry_integrity:
+        if found == entry_integrity:
             return EntryStatus.OK
         self._discard(path)
         return EntryStatus.MODIFIED

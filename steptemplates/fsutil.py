@@ -6,8 +6,9 @@ import contextlib
 import os
 import shutil
 import stat
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -46,16 +47,21 @@ def _umask() -> int:
 def remove_tree(path: Path) -> None:
     """Delete a directory tree, including read-only files; a missing path is fine."""
 
-    def make_writable_and_retry(function, failed_path, _exc_info):  # type: ignore[no-untyped-def]
-        os.chmod(os.path.dirname(failed_path), 0o700)
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(failed_path, 0o700)
-        function(failed_path)
+    def make_writable_and_retry(function: Callable[[str], object], failed: str, _: object) -> None:
+        if isinstance(_, FileNotFoundError) or not os.path.lexists(failed):
+            return
+        os.chmod(os.path.dirname(failed), 0o700)
+        if not os.path.islink(failed):
+            os.chmod(failed, 0o700)
+        function(failed)
 
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
-        shutil.rmtree(path, onerror=make_writable_and_retry)
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=make_writable_and_retry)
+        else:
+            shutil.rmtree(path, onerror=make_writable_and_retry)
 
 
 @contextlib.contextmanager

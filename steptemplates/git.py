@@ -699,8 +699,9 @@ def _failure(
                 hint="check that the token is valid and can read the repository",
             )
         return NetworkError(
-            f"authentication failed for {shown} (401): set the token variable named in "
-            "token-env or add the host to ~/.netrc"
+            f"authentication failed for {shown} (401)",
+            hint="set token-env in steps.toml to the name of an environment variable holding a "
+            "token, or add the host to ~/.netrc",
         )
     if isinstance(exc, HTTPProxyUnauthorized):
         return NetworkError(f"the HTTP proxy refused to connect to {shown} (407)")

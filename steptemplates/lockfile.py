@@ -7,12 +7,11 @@ the data: fixed key order, entries sorted by name, one canonical string escaping
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from steptemplates import fsutil, integrity, tomlfile
-from steptemplates.errors import StepsError
 from steptemplates.versions import version_from_tag
 
 FILE_NAME = "steps.lock"
@@ -22,7 +21,7 @@ HEADER = "# This file is written by `steps lock`. Do not edit it by hand.\n"
 _SHA = re.compile(r"[0-9a-f]{40}")
 _FIELDS = ("name", "source", "url", "path", "subdir", "requested")
 _PIN_FIELDS = ("version", "tag", "commit", "integrity")
-_REGENERATE = "delete it and run `steps lock` to regenerate it"
+_REGENERATE = "restore steps.lock from version control, or delete it and run `steps lock`"
 
 
 @dataclass(frozen=True)
@@ -101,16 +100,16 @@ def load(path: Path) -> Lockfile | None:
         if entry.name in entries:
             raise table.error("name", f"template '{entry.name}' is locked twice", hint=_REGENERATE)
         entries[entry.name] = entry
-    root.reject_unknown(("version", "template"))
+    _reject_unknown(root, ("version", "template"), "")
     return Lockfile(entries)
 
 
 def _entry(table: tomlfile.Table) -> LockedTemplate:
     values = {key: table.string(key) for key in (*_FIELDS, *_PIN_FIELDS)}
-    table.reject_unknown()
     name, source = values["name"], values["source"]
     if not name:
         raise table.error(None, "entry without a name", hint=_REGENERATE)
+    _reject_unknown(table, (*_FIELDS, *_PIN_FIELDS), f"template '{name}': ")
     if source not in ("git", "path"):
         raise table.error(
             "source", f"template '{name}': unknown source {source!r}", hint=_REGENERATE
@@ -132,6 +131,13 @@ def _entry(table: tomlfile.Table) -> LockedTemplate:
         key, message = problem
         raise table.error(key, f"template '{name}': {message}", hint=_REGENERATE)
     return entry
+
+
+def _reject_unknown(table: tomlfile.Table, allowed: tuple[str, ...], prefix: str) -> None:
+    # No "did you mean": the writer never misspells, so the fix is the file, not the key.
+    unknown = next((key for key in table.data if key not in allowed), None)
+    if unknown is not None:
+        raise table.error(unknown, f"{prefix}unknown key '{unknown}'", hint=_REGENERATE)
 
 
 def _inconsistency(entry: LockedTemplate) -> tuple[str, str] | None:
@@ -162,10 +168,6 @@ def write(path: Path, lockfile: Lockfile) -> bool:
     return True
 
 
-def entries_by_name(entries: Iterable[LockedTemplate]) -> Lockfile:
-    return Lockfile({entry.name: entry for entry in entries})
-
-
 def stale_reason(entry: LockedTemplate | None, fields: Mapping[str, str]) -> str | None:
     """Why a locked entry no longer fits a requirement (given as lock fields), or None."""
     if entry is None:
@@ -175,9 +177,3 @@ def stale_reason(entry: LockedTemplate | None, fields: Mapping[str, str]) -> str
         if have != wanted:
             return f"{key} changed from {have!r} to {wanted!r}"
     return None
-
-
-def ensure_valid(entry: LockedTemplate) -> None:
-    problem = _inconsistency(entry)
-    if problem:
-        raise StepsError(f"{FILE_NAME}: template '{entry.name}': {problem[1]}", hint=_REGENERATE)

@@ -17,6 +17,7 @@ import tomlkit.items
 
 from steptemplates import fsutil, tomlfile
 from steptemplates.errors import StepsError
+from steptemplates.versions import parse_range
 
 FILE_NAME = "steps.toml"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -39,6 +40,8 @@ _STEP_KEYS = ("name", "template", "condition", "timeout", "parameters")
 _PIN_KEYS = ("version", "tag", "branch", "rev")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_Trivia = tomlkit.items.Whitespace | tomlkit.items.Comment
+_TRIVIA = (tomlkit.items.Whitespace, tomlkit.items.Comment)
 
 
 class Condition(enum.Enum):
@@ -195,6 +198,11 @@ def _requirement(name: str, entry: tomlfile.Table, base: Path) -> Requirement:
     )
     if requirement.rev is not None and not re.fullmatch(r"[0-9a-fA-F]{4,40}", requirement.rev):
         raise entry.error("rev", f"template '{name}': rev must be a commit SHA (4-40 hex digits)")
+    if requirement.version is not None:
+        try:
+            parse_range(requirement.version)
+        except ValueError as exc:
+            raise entry.error("version", f"template '{name}': {exc}") from None
     entry.reject_unknown(_GIT_KEYS)
     return requirement
 
@@ -327,8 +335,32 @@ def with_template(text: str, name: str, requirement: Requirement) -> str:
     if name in templates:
         templates[name] = entry
     else:
+        # Comments above the next table's header stay above it, after the new entry.
+        entry.add(tomlkit.nl())
+        for item in _detach_trailing_comments(templates):
+            entry.add(item)
         templates.add(name, entry)
     return tomlkit.dumps(document)
+
+
+def _detach_trailing_comments(table: tomlkit.items.Table) -> list[_Trivia]:
+    """Remove and return the comments (and blank lines between them) ending ``table``.
+
+    tomlkit keeps a comment written above a table header as the end of the table before it,
+    which for ``[templates]`` may be its last subtable.
+    """
+    body = table.value.body
+    if body and isinstance(body[-1][1], tomlkit.items.Table):
+        return _detach_trailing_comments(body[-1][1])
+    end = len(body)
+    while end and body[end - 1][0] is None and isinstance(body[end - 1][1], _TRIVIA):
+        end -= 1
+    # Blank lines before the first comment stay where they are.
+    while end < len(body) and isinstance(body[end][1], tomlkit.items.Whitespace):
+        end += 1
+    trailing = [item for _key, item in body[end:] if isinstance(item, _TRIVIA)]
+    del body[end:]
+    return trailing
 
 
 def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:

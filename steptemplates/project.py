@@ -17,21 +17,22 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
-from steptemplates import fsutil, git, lockfile, manifest, parallel, tomlfile
+from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile
 from steptemplates.cache import Cache, PruneReport
 from steptemplates.console import Console
-from steptemplates.errors import LockMismatchError, StepsError
+from steptemplates.errors import LockMismatchError, OfflineError, StepsError
 from steptemplates.execution.runner import Runner, RunOutcome, RunSettings, StepPlan
 from steptemplates.lockfile import LockedTemplate, Lockfile
 from steptemplates.manifest import GitRequirement, Manifest, PathRequirement, Requirement
-from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, resolve
+from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, out_of_date, resolve
 from steptemplates.sources import GitAuth, SourceContext, for_kind
 from steptemplates.templates import Script, Template, load_template
 from steptemplates.variables.collection import Variable
 from steptemplates.variables.files import load_variables_file
-from steptemplates.versions import caret_range_for, version_from_tag
+from steptemplates.versions import caret_range_for, parse_range, version_from_tag
 
 STATE_DIR = ".steps"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
@@ -89,7 +90,9 @@ def _context(project_manifest: Manifest | None, console: Console, offline: bool)
 def init(directory: Path, name: str | None = None) -> Path:
     path = directory / manifest.FILE_NAME
     if path.exists():
-        raise StepsError(f"{path} already exists")
+        raise StepsError(
+            f"{path} already exists", hint="edit it, or use `steps add` to add templates"
+        )
     manifest.write_initial(path, name or directory.resolve().name)
     return path
 
@@ -119,14 +122,22 @@ def _lock_manifest(
     write: bool = True,
 ) -> LockResult:
     previous = project.lockfile()
+    if locked:
+        # Decided before resolving, so a stale lock is reported as such, not as whatever
+        # the network says while re-resolving it.
+        reasons = out_of_date(current, previous)
+        if reasons:
+            raise LockMismatchError(
+                f"steps.lock is out of date with steps.toml ({'; '.join(reasons)})",
+                hint="run `steps lock` and commit the result",
+            )
     context = _context(current, console, offline)
     context.cache.register(project.lock_path)
     new = resolve(current, previous, context, upgrade=upgrade)
     diff = changes(previous, new)
-    if locked and (diff or previous is None):
-        what = "; ".join(c.describe() for c in diff) or "there is no steps.lock"
+    if locked and diff:
         raise LockMismatchError(
-            f"steps.lock is out of date with steps.toml ({what})",
+            f"steps.lock would change ({'; '.join(c.describe() for c in diff)})",
             hint="run `steps lock` and commit the result",
         )
     written = lockfile.write(project.lock_path, new) if write else False
@@ -147,6 +158,7 @@ class AddRequest:
     subdir: str | None = None
     prerelease: bool = False
     token_env: str | None = None
+    username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +212,11 @@ def _requirement_for(
         target = local.resolve() / (request.subdir or "")
         relative = os.path.relpath(target, project.directory)
         return PathRequirement(path=Path(relative).as_posix(), resolved=target)
+    if request.version is not None:
+        try:
+            parse_range(request.version)
+        except ValueError as exc:
+            raise StepsError(f"--version: {exc}") from None
     subdir = manifest.normalise_subdir(request.subdir or "")
     requirement = GitRequirement(
         url=request.source,
@@ -210,6 +227,7 @@ def _requirement_for(
         rev=request.rev,
         prereleases=request.prerelease,
         token_env=request.token_env,
+        username=request.username,
     )
     if pins:
         return requirement
@@ -220,18 +238,11 @@ def _newest_version_requirement(
     requirement: GitRequirement, console: Console, offline: bool
 ) -> GitRequirement:
     """With no pin given: ``^<newest version>``, or the default branch if there are no versions."""
+    from steptemplates.sources.git import GitSource  # imports dulwich: only when needed
+
     auth = {requirement.url: GitAuth(requirement.token_env, requirement.username)}
     context = SourceContext(Cache(), console, offline, git_auth=auth)
-    with context.cache.locked_mirror(requirement.url) as mirror:
-        if offline:
-            refs = git.read_ref_snapshot(mirror)
-            if refs is None:
-                raise StepsError(
-                    f"{requirement.url} is not in the cache and --offline forbids fetching it"
-                )
-        else:
-            refs = git.list_remote_refs(requirement.url, context.git_credentials(requirement.url))
-            git.write_ref_snapshot(mirror, refs)
+    refs = GitSource(context).remote_refs(requirement.url, requirement.url)
     versions = [v for v in map(version_from_tag, refs.tags()) if v is not None]
     stable = [v for v in versions if not v.is_prerelease or requirement.prereleases]
     if stable:
@@ -273,7 +284,9 @@ def sync(
                 "there is no steps.lock to sync from (--frozen uses it as it is)",
                 hint="run `steps lock` first",
             )
-        current = _manifest_if_readable(project)
+        # Under --frozen the manifest's requirements are not consulted, only its
+        # credential settings (token-env) for fetching.
+        current = project.manifest()
         diff: list[LockChange] = []
     else:
         current = project.manifest()
@@ -283,16 +296,13 @@ def sync(
     context.cache.register(project.lock_path)
     entries = [current_lock.templates[n] for n in sorted(current_lock.templates)]
 
-    def job(entry: LockedTemplate) -> tuple[str, Path]:
-        return entry.name, for_kind(entry.source, context, project.directory).materialize(entry)
-
-    paths = dict(parallel.run_all([lambda e=e: job(e) for e in entries]))  # type: ignore[misc]
-    return SyncResult(current_lock, diff, paths)
-
-
-def _manifest_if_readable(project: Project) -> Manifest | None:
-    """Under --frozen the manifest only supplies credentials settings; it may be absent."""
-    return project.manifest() if project.manifest_path.exists() else None
+    sources = {e.name: for_kind(e.source, context, project.directory) for e in entries}
+    # Local checks one after another (threads only slow them down); fetches in parallel.
+    paths = {e.name: sources[e.name].from_cache(e) for e in entries}
+    missing = [e for e in entries if paths[e.name] is None]
+    fetched = parallel.run_all([partial(sources[e.name].materialize, e) for e in missing])
+    paths.update((e.name, path) for e, path in zip(missing, fetched, strict=True))
+    return SyncResult(current_lock, diff, {n: p for n, p in paths.items() if p is not None})
 
 
 # --- run -----------------------------------------------------------------------------------
@@ -417,12 +427,11 @@ def show(project: Project, name: str, console: Console, *, offline: bool = False
 
 
 def _available_versions(requirement: GitRequirement, context: SourceContext) -> list[str]:
-    with context.cache.locked_mirror(requirement.url) as mirror:
-        refs = git.read_ref_snapshot(mirror) if context.offline else None
-        if refs is None and not context.offline:
-            refs = git.list_remote_refs(requirement.url, context.git_credentials(requirement.url))
-            git.write_ref_snapshot(mirror, refs)
-    if refs is None:
+    from steptemplates.sources.git import GitSource  # imports dulwich: only when needed
+
+    try:
+        refs = GitSource(context).remote_refs(requirement.url, requirement.url)
+    except OfflineError:
         return []
     parsed = [(v, t) for t in refs.tags() if (v := version_from_tag(t)) is not None]
     return [tag for _version, tag in sorted(parsed)]

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from steptemplates import parallel
 from steptemplates.errors import StepsError
-from steptemplates.lockfile import LockedTemplate, Lockfile
+from steptemplates.lockfile import LockedTemplate, Lockfile, stale_reason
 from steptemplates.manifest import GitRequirement, Manifest, TemplateRef
-from steptemplates.sources import GitAuth, SourceContext, for_kind
+from steptemplates.sources import GitAuth, SourceContext, for_kind, lock_identity
 
 Upgrade = bool | frozenset[str]
+_DETAILS = ("requested", "source", "url", "path", "subdir", "tag", "commit", "integrity", "version")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,13 @@ class LockChange:
         if self.new is None and self.old is not None:
             return f"removed {self.name} {_pin(self.old)}"
         assert self.old is not None and self.new is not None
-        return f"updated {self.name} {_pin(self.old)} -> {_pin(self.new)}"
+        before, after = _pin(self.old), _pin(self.new)
+        if before != after:
+            return f"updated {self.name} {before} -> {after}"
+        # Same pin, other details: say which, or "1.2.0 -> 1.2.0" would explain nothing.
+        key = next(k for k in _DETAILS if getattr(self.old, k) != getattr(self.new, k))
+        was, now = getattr(self.old, key) or "", getattr(self.new, key) or ""
+        return f"updated {self.name} {after} ({key} {was!r} -> {now!r})"
 
 
 def _pin(entry: LockedTemplate) -> str:
@@ -73,6 +80,23 @@ def resolve(
     refs = [manifest.templates[name] for name in sorted(manifest.templates)]
     entries = parallel.run_all([job(ref) for ref in refs])
     return Lockfile({entry.name: entry for entry in entries})
+
+
+def out_of_date(manifest: Manifest, previous: Lockfile | None) -> list[str]:
+    """Why ``previous`` no longer matches the manifest (empty if it does), without resolving."""
+    if previous is None:
+        return ["there is no steps.lock"]
+    reasons = []
+    for name in sorted(manifest.templates):
+        reason = stale_reason(previous.templates.get(name), lock_identity(manifest.templates[name]))
+        if reason:
+            reasons.append(f"{name}: {reason}")
+    reasons += [
+        f"{name}: no longer in steps.toml"
+        for name in sorted(previous.templates)
+        if name not in manifest.templates
+    ]
+    return reasons
 
 
 def changes(old: Lockfile | None, new: Lockfile) -> list[LockChange]:

@@ -20,6 +20,7 @@ from steptemplates.errors import StepsError
 KeyPath = tuple[str | int, ...]
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_AT_END = " (at end of document)"
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ def parse(text: str, *, path: Path, display: str) -> TomlDocument:
             message = message[: match.start()]
             raise StepsError(
                 f"{display}:{line}:{column}: invalid TOML: {message[0].lower()}{message[1:]}"
+            ) from None
+        if message.endswith(_AT_END):
+            message = message.removesuffix(_AT_END)
+            last = max(len(text.splitlines()), 1)
+            raise StepsError(
+                f"{display}:{last}: invalid TOML at the end of the file: "
+                f"{message[0].lower()}{message[1:]}"
             ) from None
         raise StepsError(f"{display}: invalid TOML: {message}") from None
     return TomlDocument(path=path, display=display, text=text, data=data)
@@ -244,8 +252,10 @@ def locate_key(text: str, key_path: KeyPath) -> int | None:
 
     def consider(candidate: KeyPath, line_no: int) -> None:
         nonlocal best
-        if candidate == target[: len(candidate)] and (best is None or len(candidate) > best[0]):
-            best = (len(candidate), line_no)
+        # A table known only through its subtables' headers is where the first of them is.
+        matched = len(target) if candidate[: len(target)] == target else len(candidate)
+        if candidate[:matched] == target[:matched] and (best is None or matched > best[0]):
+            best = (matched, line_no)
 
     def with_indexes(names: list[str]) -> KeyPath:
         # A table header below an array of tables refers to the array's latest element.

@@ -16,6 +16,7 @@ from tests.support.gitserver import (
     SmartHttpServer,
     make_repo,
 )
+from tests.support.projects import Catalog, Steps, build_catalog
 
 _names = itertools.count(1)
 
@@ -70,3 +71,29 @@ def remote_repo(
         return ServedRepo(path, git_daemon, git_http)
 
     return create
+
+
+# --- resolution: template catalogs and `steps` projects -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def catalog(git_served_root: Path, git_daemon: GitDaemon, git_http: SmartHttpServer) -> Catalog:
+    """A released template repository shared by the session: tests must not change it."""
+    path = make_repo(git_served_root / "catalog").path
+    return build_catalog(ServedRepo(path, git_daemon, git_http))
+
+
+@pytest.fixture
+def new_catalog(remote_repo: Callable[[str], ServedRepo]) -> Catalog:
+    """A catalog of the test's own, to move tags and branches in."""
+    return build_catalog(remote_repo("own-catalog"))
+
+
+@pytest.fixture
+def steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Steps:
+    """The `steps` CLI run in-process in an empty project directory."""
+    directory = tmp_path / "project"
+    directory.mkdir()
+    return Steps(directory, capsys, monkeypatch)

@@ -378,8 +378,8 @@ def test_authentication_required(private: tuple[str, str]) -> None:
         git.list_remote_refs(url)
 
     assert str(raised.value) == (
-        f"authentication failed for {url} (401): set the token variable named in token-env "
-        "or add the host to ~/.netrc"
+        f"authentication failed for {url} (401); set token-env in steps.toml to the name of an "
+        "environment variable holding a token, or add the host to ~/.netrc"
     )
 
 

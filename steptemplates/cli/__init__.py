@@ -8,6 +8,7 @@ interrupted; otherwise `steps run` and `steps run-script` exit with the failed s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from steptemplates.errors import StepsError
 
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 _COMMANDS = (
     init_cmd.INIT,
@@ -59,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`steps list | head`): stop quietly, as other tools do, and
+        # keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception:
         console.error("internal error; please report it with the traceback below")
         sys.stderr.write(console.masker.mask(traceback.format_exc()))

@@ -26,11 +26,17 @@ def _cache(args: argparse.Namespace, console: Console) -> int:
         console.status(f"Removed {path}")
     else:
         report = project.cache_prune(console)
-        console.status(
-            f"Removed {report.entries} template entries, {report.mirrors} git mirrors "
-            f"and {report.staging} leftover staging directories"
+        entries = _count(report.entries, "template entry", "template entries")
+        mirrors = _count(report.mirrors, "git mirror", "git mirrors")
+        staging = _count(
+            report.staging, "leftover staging directory", "leftover staging directories"
         )
+        console.status(f"Removed {entries}, {mirrors} and {staging}")
     return 0
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 CACHE = Command(

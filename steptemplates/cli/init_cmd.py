@@ -54,6 +54,10 @@ def _configure_add(parser: argparse.ArgumentParser) -> None:
         "saved in steps.toml, never the token)",
     )
     parser.add_argument(
+        "--username",
+        help="user name to send with the token (default: x-access-token, which GitHub expects)",
+    )
+    parser.add_argument(
         "--offline", action="store_true", help="never use the network; work from the cache"
     )
 
@@ -69,6 +73,7 @@ def _add(args: argparse.Namespace, console: Console) -> int:
         subdir=args.subdir,
         prerelease=args.prerelease,
         token_env=args.token_env,
+        username=args.username,
     )
     result = project.add(find_project(), request, console, offline=args.offline)
     fields = ", ".join(f"{k} = {v!r}" for k, v in requirement_fields(result.requirement).items())

@@ -74,8 +74,8 @@ def _show(args: argparse.Namespace, console: Console) -> int:
     template = info.template
     out = console.line
     out(Level.INFO, f"{info.name}: {template.name}")
-    if template.description:
-        out(Level.INFO, f"  {template.description.strip()}")
+    for line in template.description.strip().splitlines():
+        out(Level.INFO, f"  {line}")
     out(Level.INFO, f"  category: {template.category}")
     out(Level.INFO, f"  script:   {template.script.syntax}")
     out(Level.INFO, f"  source:   {info.source}")

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from steptemplates import git
 from steptemplates.cache import Cache
 from steptemplates.console import Console
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import TemplateRef
+
+if TYPE_CHECKING:
+    from steptemplates.git import GitCredentials
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,16 @@ class SourceContext:
     # Per remote URL, so that syncing from the lock alone still finds the credentials.
     git_auth: Mapping[str, GitAuth] = field(default_factory=dict)
 
-    def git_credentials(self, url: str) -> git.GitCredentials | None:
+    def git_credentials(self, url: str) -> GitCredentials | None:
         """Credentials for ``url`` from its token-env setting or ~/.netrc; None offline."""
+        # Imported on use: dulwich takes a noticeable share of start-up, and a warm
+        # `steps lock` never needs it.
+        from steptemplates.git import credentials_for
+
         if self.offline:
             return None
         auth = self.git_auth.get(url, GitAuth())
-        return git.credentials_for(url, token_env=auth.token_env, username=auth.username)
+        return credentials_for(url, token_env=auth.token_env, username=auth.username)
 
 
 class Source(Protocol):
@@ -52,6 +58,10 @@ class Source(Protocol):
 
     def materialize(self, entry: LockedTemplate) -> Path:
         """A directory holding exactly the locked template, verified against the lock."""
+        ...
+
+    def from_cache(self, entry: LockedTemplate) -> Path | None:
+        """Like ``materialize`` using only local data; None when the network is needed."""
         ...
 
 
@@ -71,10 +81,13 @@ def lock_identity(ref: TemplateRef) -> dict[str, str]:
 
 
 def for_kind(kind: str, context: SourceContext, manifest_dir: Path) -> Source:
-    from steptemplates.sources import git, path
+    # Imported here: the source modules import this one. By module path, because a name
+    # bound in this package (such as ``git``) would shadow a submodule of the same name.
+    from steptemplates.sources.git import GitSource
+    from steptemplates.sources.path import PathSource
 
     if kind == "git":
-        return git.GitSource(context)
+        return GitSource(context)
     if kind == "path":
-        return path.PathSource(context, manifest_dir)
+        return PathSource(context, manifest_dir)
     raise ValueError(f"unknown source kind {kind!r}")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from steptemplates import git
 from steptemplates.cache import EntryStatus
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
-from steptemplates.lockfile import LockedTemplate
+from steptemplates.lockfile import LockedTemplate, stale_reason
 from steptemplates.manifest import GitRequirement, TemplateRef
 from steptemplates.sources import SourceContext, lock_identity
 from steptemplates.templates import load_template
@@ -38,19 +40,21 @@ class GitSource:
     ) -> LockedTemplate:
         requirement = ref.source
         assert isinstance(requirement, GitRequirement)
-        if previous is not None and not upgrade and _still_fits(ref, previous):
+        if previous and not upgrade and stale_reason(previous, lock_identity(ref)) is None:
             return previous
         label = f"template '{ref.name}'"
-        credentials = self.context.git_credentials(requirement.url)
-        with self.cache.locked_mirror(requirement.url) as mirror:
-            refs = self._remote_refs(requirement.url, mirror, credentials, label)
-            target = self._select(ref.name, requirement, refs, mirror, credentials)
-            if not git.has_commit(mirror, target.commit):
-                self._require_online(label, "fetch it")
-                git.fetch(mirror, requirement.url, [target.want], credentials)
-            at = target.tag or target.commit[:12]
-            entry_integrity, path = self._extract(mirror, target.commit, requirement, label, at)
-        load_template(path, origin=f"{label} ({requirement.url} at {at})")
+        with _naming(label, "check its 'git' URL in steps.toml"):
+            credentials = self.context.git_credentials(requirement.url)
+            with self.cache.locked_mirror(requirement.url) as mirror:
+                refs = self._remote_refs(requirement.url, mirror, credentials, label)
+                target = self._select(ref.name, requirement, refs, mirror, credentials)
+                if not git.has_commit(mirror, target.commit):
+                    self._require_online(label, "fetch it")
+                    git.fetch(mirror, requirement.url, [target.want], credentials)
+                at = target.tag or target.commit[:12]
+                entry_integrity, _path = self._extract(
+                    mirror, target.commit, requirement, label, at
+                )
         return LockedTemplate(
             name=ref.name,
             source="git",
@@ -62,6 +66,11 @@ class GitSource:
             commit=target.commit,
             integrity=entry_integrity,
         )
+
+    def remote_refs(self, url: str, label: str) -> git.RemoteRefs:
+        """The remote's tags and branches; offline, the listing saved by the last online run."""
+        with self.cache.locked_mirror(url) as mirror:
+            return self._remote_refs(url, mirror, self.context.git_credentials(url), label)
 
     def _remote_refs(
         self, url: str, mirror: Path, credentials: git.GitCredentials | None, label: str
@@ -134,7 +143,10 @@ class GitSource:
             git.fetch_all(mirror, requirement.url, credentials)
             found = git.find_commit(mirror, rev)
         if found is None:
-            raise StepsError(f"{label}: no commit starting with {rev} in {requirement.url}")
+            raise StepsError(
+                f"{label}: no commit starting with {rev} in {requirement.url}",
+                hint="check 'rev' in steps.toml",
+            )
         return found
 
     def _extract(
@@ -148,6 +160,9 @@ class GitSource:
                     f"{label}: {exc.describe()} in {requirement.url} at {at}",
                     hint="check 'subdir' in steps.toml",
                 ) from None
+            # Checked before the entry is published, so the cache only ever holds templates.
+            where = requirement.url + (f"//{requirement.subdir}" if requirement.subdir else "")
+            load_template(directory, origin=f"{label} ({where} at {at})")
 
         return self.cache.store(fill)
 
@@ -161,26 +176,43 @@ class GitSource:
     # --- materialize ---
 
     def materialize(self, entry: LockedTemplate) -> Path:
+        path = self._materialize(entry, network=True)
+        assert path is not None
+        return path
+
+    def from_cache(self, entry: LockedTemplate) -> Path | None:
+        return self._materialize(entry, network=False)
+
+    def _materialize(self, entry: LockedTemplate, *, network: bool) -> Path | None:
         assert entry.url is not None and entry.commit is not None and entry.integrity is not None
         label = f"template '{entry.name}'"
+        # The common case, a verified entry whose commit the mirror holds, needs no lock:
+        # entries are immutable once published, and the mirror is only read.
+        mirror = self.cache.mirror_path(entry.url)
         status = self.cache.check(entry.integrity)
-        if status is EntryStatus.OK:
+        if status is EntryStatus.OK and git.has_commit(mirror, entry.commit):
             return self.cache.entry_path(entry.integrity)
-        if status is EntryStatus.MODIFIED:
-            self.context.console.warning(
-                f"{label}: the cached copy was modified on disk; restoring it from {entry.url}"
-            )
-        requirement = GitRequirement(url=entry.url, subdir=entry.subdir)
-        with self.cache.locked_mirror(entry.url) as mirror:
-            if not git.has_commit(mirror, entry.commit):
-                if self.context.offline:
-                    why = "was modified" if status is EntryStatus.MODIFIED else "is missing"
-                    raise OfflineError(
-                        f"{label}: the cached copy of {entry.describe()} {why} and --offline "
-                        "forbids fetching it again",
-                        hint="run `steps sync` without --offline",
-                    )
-                self._fetch_locked(entry, mirror)
+        with (
+            _naming(label, "check its URL in steps.toml and steps.lock"),
+            self.cache.locked_mirror(entry.url) as mirror,
+        ):
+            if status is not EntryStatus.MODIFIED:  # (a modified entry is already removed)
+                status = self.cache.check(entry.integrity)  # another process may have restored it
+            in_mirror = git.has_commit(mirror, entry.commit)
+            # A verified entry is used as it is; the mirror check makes a lock that names a
+            # commit the remote lacks fail here as it would with an empty cache.
+            if status is EntryStatus.OK and (in_mirror or self.context.offline):
+                return self.cache.entry_path(entry.integrity)
+            if not in_mirror:
+                if not network and not self.context.offline:
+                    self._warn_if_modified(label, status, f"fetching it again from {entry.url}")
+                    return None
+                self._require_commit(entry, mirror, status)
+            else:
+                self._warn_if_modified(
+                    label, status, "restoring it from the git mirror in the cache"
+                )
+            requirement = GitRequirement(url=entry.url, subdir=entry.subdir)
             at = entry.tag or entry.commit[:12]
             found, path = self._extract(mirror, entry.commit, requirement, label, at)
         if found != entry.integrity:
@@ -191,6 +223,24 @@ class GitSource:
                 f"{entry.name}` to re-resolve it",
             )
         return path
+
+    def _require_commit(self, entry: LockedTemplate, mirror: Path, status: EntryStatus) -> None:
+        """Fetch the locked commit the mirror lacks, saying why when the cached copy was bad."""
+        label = f"template '{entry.name}'"
+        modified = status is EntryStatus.MODIFIED
+        if self.context.offline:
+            raise OfflineError(
+                f"{label}: the cached copy of {entry.describe()} "
+                f"{'was modified on disk' if modified else 'is missing'}, the git mirror in the "
+                "cache lacks its commit, and --offline forbids fetching it",
+                hint="run `steps sync` without --offline",
+            )
+        self._warn_if_modified(label, status, f"fetching it again from {entry.url}")
+        self._fetch_locked(entry, mirror)
+
+    def _warn_if_modified(self, label: str, status: EntryStatus, action: str) -> None:
+        if status is EntryStatus.MODIFIED:
+            self.context.console.warning(f"{label}: the cached copy was modified on disk; {action}")
 
     def _fetch_locked(self, entry: LockedTemplate, mirror: Path) -> None:
         assert entry.url is not None and entry.commit is not None
@@ -217,10 +267,6 @@ class GitSource:
         git.fetch(mirror, entry.url, [want], credentials)
 
 
-def _still_fits(ref: TemplateRef, previous: LockedTemplate) -> bool:
-    return all((getattr(previous, k) or "") == v for k, v in lock_identity(ref).items())
-
-
 def _select_version(
     label: str, requirement: GitRequirement, tags: dict[str, git.RemoteRef]
 ) -> _Target:
@@ -237,7 +283,13 @@ def _select_version(
     chosen = wanted.select(by_version, prereleases=requirement.prereleases)
     if chosen is None:
         reason = wanted.describe_no_match(by_version, prereleases=requirement.prereleases)
-        raise StepsError(f"{label} ({requirement.url}): {reason}")
+        if not by_version:
+            hint = "tag a release, or pin a 'branch' or 'rev' in steps.toml instead"
+        elif wanted.select(by_version, prereleases=True) is not None:
+            hint = None  # the reason says how to allow prereleases
+        else:
+            hint = "change 'version' in steps.toml to a range one of them is in"
+        raise StepsError(f"{label} ({requirement.url}): {reason}", hint=hint)
     tag = by_version[chosen]
     found = tags[tag]
     return _Target(found.commit_sha, found.object_sha, tag, str(chosen))
@@ -251,3 +303,14 @@ def _suggest(kind: str, wanted: str, available: dict[str, git.RemoteRef]) -> str
         return "did you mean " + ", ".join(close) + "?"
     shown = sorted(available)[-5:]
     return f"available {kind}: " + ", ".join(shown) + (" ..." if len(available) > 5 else "")
+
+
+@contextlib.contextmanager
+def _naming(label: str, hint: str) -> Iterator[None]:
+    """Put the template's name in front of errors from the git layer, which knows only URLs."""
+    try:
+        yield
+    except StepsError as error:
+        if error.message.startswith(label):
+            raise
+        raise type(error)(f"{label}: {error.message}", hint=error.hint or hint) from error

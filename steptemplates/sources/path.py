@@ -25,8 +25,16 @@ class PathSource:
     ) -> LockedTemplate:
         requirement = ref.source
         assert isinstance(requirement, PathRequirement)
+        if not requirement.resolved.is_dir():
+            raise StepsError(
+                f"template '{ref.name}': directory {requirement.path} does not exist",
+                hint="fix 'path' in steps.toml",
+            )
         load_template(requirement.resolved, origin=f"template '{ref.name}' ({requirement.path})")
         return LockedTemplate(name=ref.name, source="path", requested="path", path=requirement.path)
+
+    def from_cache(self, entry: LockedTemplate) -> Path:
+        return self.materialize(entry)
 
     def materialize(self, entry: LockedTemplate) -> Path:
         assert entry.path is not None

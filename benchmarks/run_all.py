@@ -1,0 +1,26 @@
+"""Run every benchmark and print one table of figures against their goals.
+
+    python3 benchmarks/run_all.py
+
+Takes about a minute; each benchmark can also run on its own (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import time
+
+import cold_lock
+import harness
+import run_overhead
+import warm_noop
+
+
+def main() -> None:
+    started = time.perf_counter()
+    figures = [*cold_lock.run(), *warm_noop.run(), *run_overhead.run()]
+    harness.heading(f"summary ({time.perf_counter() - started:.0f} s)")
+    harness.print_table(figures)
+
+
+if __name__ == "__main__":
+    main()

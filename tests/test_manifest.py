@@ -1,0 +1,210 @@
+"""steps.toml: strict reading with file and line in every error, and round-trip editing."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from steptemplates import manifest
+from steptemplates.errors import StepsError
+from steptemplates.manifest import Condition, GitRequirement, PathRequirement
+
+
+def load(tmp_path: Path, text: str) -> manifest.Manifest:
+    path = tmp_path / "steps.toml"
+    path.write_text(text)
+    return manifest.load(path)
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(StepsError) as raised:
+        load(tmp_path, text)
+    message = str(raised.value)
+    assert "\n" not in message
+    return message.replace(str(tmp_path / "steps.toml"), "steps.toml")
+
+
+def test_a_full_manifest(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        """
+[project]
+name = "shop"
+
+[templates.check]
+git = "https://example.com/t.git"
+subdir = "./checks//http/"
+version = "^1.2"
+prerelease = true
+token-env = "TOKEN"
+username = "me"
+
+[templates.local]
+path = "../mine"
+
+[variables]
+Region = "eu"
+Replicas = 3
+Debug = true
+
+[[steps]]
+name = "Check"
+template = "check"
+timeout = "90s"
+[steps.parameters]
+Url = "https://example.com"
+Retries = 5
+
+[[steps]]
+name = "Report"
+template = "local"
+condition = "always"
+""",
+    )
+
+    assert loaded.project_name == "shop"
+    assert loaded.templates["check"].source == GitRequirement(
+        url="https://example.com/t.git",
+        subdir="checks/http",
+        version="^1.2",
+        prereleases=True,
+        token_env="TOKEN",
+        username="me",
+    )
+    assert loaded.templates["local"].source == PathRequirement(
+        path="../mine", resolved=(tmp_path / "../mine").resolve()
+    )
+    assert loaded.variables == {"Region": "eu", "Replicas": "3", "Debug": "True"}
+    check, report = loaded.steps
+    assert (check.name, check.timeout, dict(check.parameters)) == (
+        "Check",
+        90.0,
+        {"Url": "https://example.com", "Retries": "5"},
+    )
+    assert (report.condition, report.timeout) == (Condition.ALWAYS, None)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    loaded = load(tmp_path, "")
+
+    assert loaded.project_name == tmp_path.name
+    assert (dict(loaded.templates), loaded.steps, dict(loaded.variables)) == ({}, (), {})
+
+
+@pytest.mark.parametrize(
+    ("requirement", "requested"),
+    [
+        (GitRequirement(url="u"), "*"),
+        (GitRequirement(url="u", version="^1"), "^1"),
+        (GitRequirement(url="u", version="^1", prereleases=True), "^1 (prereleases)"),
+        (GitRequirement(url="u", tag="v1"), "tag=v1"),
+        (GitRequirement(url="u", branch="main"), "branch=main"),
+        (GitRequirement(url="u", rev="abc1234"), "rev=abc1234"),
+        (PathRequirement(path="p", resolved=Path("/p")), "path"),
+    ],
+)
+def test_requested(requirement: manifest.Requirement, requested: str) -> None:
+    assert requirement.requested == requested
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[templates]\nx = 1\n", "steps.toml:2: 'templates.x' must be a table"),
+        ('[templates."a b"]\ngit = "u"\n', "steps.toml:1: template name 'a b' may only hold"),
+        ("[templates.a]\n", "steps.toml:1: template 'a' needs exactly one source: 'git' or 'path'"),
+        (
+            '[templates.a]\ngit = "u"\npath = "p"\n',
+            "steps.toml:1: template 'a' needs exactly one source",
+        ),
+        ('[templates.a]\ngit = "u"\nbranch = 1\n', "steps.toml:3: 'templates.a.branch' must be"),
+        (
+            '[templates.a]\ngit = "u"\n\n[[steps]]\nname = "s"\ntemplate = "b"\n',
+            "steps.toml:6: step 's' uses template 'b', which is not in [templates]; "
+            "add it with `steps add` (known: a)",
+        ),
+        (
+            '[templates.a]\ngit = "u"\n[[steps]]\nname = "s"\ntemplate = "a"\n'
+            '[[steps]]\nname = "s"\ntemplate = "a"\n',
+            "steps.toml:7: two steps are named 's'; step names are unique",
+        ),
+        (
+            '[templates.a]\ngit = "u"\n[[steps]]\nname = "s"\ntemplate = "a"\ncondition = "never"\n',
+            "steps.toml:6: step 's': unknown condition 'never'; use success, failure or always",
+        ),
+        (
+            '[templates.a]\ngit = "u"\n[[steps]]\nname = "s"\ntemplate = "a"\ntimeout = "soon"\n',
+            "steps.toml:6: step 's': timeout must be a positive number of seconds",
+        ),
+        ('[[steps]]\ntemplate = "a"\n', "steps.toml:1: 'steps[0].name' is required"),
+        ("[variables]\nlist = [1]\n", "steps.toml:2: 'variables.list' must be a string"),
+        (
+            '[templates.a]\ngit = "u"\n\n[[steps]]\nname = "s"\ntemplate = "a"\nparam = 1\n',
+            "steps.toml:7: unknown key 'param' in [steps[0]]; did you mean 'parameters'?",
+        ),
+    ],
+)
+def test_errors_point_at_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    assert error_of(tmp_path, text).startswith(expected)
+
+
+def test_find_walks_up(tmp_path: Path) -> None:
+    (tmp_path / "steps.toml").write_text("")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+
+    assert manifest.find(deep) == tmp_path / "steps.toml"
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+
+def test_adding_to_the_initial_manifest_keeps_every_comment_in_place() -> None:
+    text = manifest.INITIAL.format(name="p")
+
+    for name, version in (("a", "^1"), ("b", "^2")):
+        text = manifest.with_template(text, name, GitRequirement(url=name, version=version))
+
+    lines = text.splitlines()
+    a = lines.index("[templates.a]")
+    assert lines[a - 2 : a] == ["[templates]", ""]
+    assert lines[lines.index("[variables]") - 1] == "# Variables every step can read as #{Name}."
+    assert lines.index("[templates.b]") < lines.index("[variables]")
+    remaining = iter(lines)
+    assert all(line in remaining for line in manifest.INITIAL.format(name="p").splitlines())
+    assert tomllib.loads(text)["templates"] == {
+        "a": {"git": "a", "version": "^1"},
+        "b": {"git": "b", "version": "^2"},
+    }
+
+
+def test_adding_after_templates_defined_only_by_subtables() -> None:
+    text = '# top\n[templates.one]  # first\ngit = "u"\n# about variables\n[variables]\nX = 1\n'
+
+    edited = manifest.with_template(text, "two", GitRequirement(url="v", tag="t"))
+
+    assert edited == (
+        '# top\n[templates.one]  # first\ngit = "u"\n\n[templates.two]\ngit = "v"\ntag = "t"\n'
+        "\n# about variables\n[variables]\nX = 1\n"
+    )
+
+
+def test_adding_to_a_manifest_without_templates() -> None:
+    edited = manifest.with_template('[project]\nname = "x"\n', "a", PathRequirement("p", Path()))
+
+    assert tomllib.loads(edited) == {"project": {"name": "x"}, "templates": {"a": {"path": "p"}}}
+
+
+def test_replacing_keeps_the_position() -> None:
+    text = '[templates.a]\ngit = "u"\ntag = "v1"\n\n[templates.b]\ngit = "u"\n'
+
+    edited = manifest.with_template(text, "a", GitRequirement(url="w", branch="main"))
+
+    assert edited == '[templates.a]\ngit = "w"\nbranch = "main"\n\n[templates.b]\ngit = "u"\n'
+
+
+def test_templates_that_is_not_a_table() -> None:
+    with pytest.raises(StepsError, match="'templates' must be a table to add 'a' to it"):
+        manifest.with_template("templates = 1\n", "a", GitRequirement(url="u"))
