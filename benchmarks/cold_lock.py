@@ -21,6 +21,8 @@ from pathlib import Path
 import harness
 from harness import Figure
 
+from tests.support.gitserver import GitDaemon
+
 NAME = "cold lock"
 
 
@@ -33,7 +35,7 @@ def run(templates: int = 50, rounds: int = 3) -> list[Figure]:
         harness.report(
             "built repositories", f"{len(repos)} in {time.perf_counter() - started:.1f} s"
         )
-        with harness.CountingGitDaemon(tmp / "served", tmp / "daemon.log") as daemon:
+        with GitDaemon(tmp / "served", tmp / "daemon.log") as daemon:
             urls = {r.name: daemon.url(r.name) for r in repos}
             project = tmp / "project"
             project.mkdir()

@@ -7,7 +7,6 @@ The scripts print figures; nothing here asserts on a time.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -19,13 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.gitserver import GitRepo, free_port, git_env, make_repo  # noqa: E402
+from tests.support.gitserver import GitRepo, git_env, make_repo  # noqa: E402
 
 # --- environment and commands --------------------------------------------------------------
 
@@ -290,91 +288,3 @@ def check_lock(lock_text: str, repos: Sequence[TemplateRepo]) -> None:
     ]
     if wrong:
         raise RuntimeError("steps.lock does not hold the expected versions: " + "; ".join(wrong))
-
-
-# --- a git daemon that counts connections --------------------------------------------------
-
-_CONNECTION = re.compile(r"Connection from ")
-
-
-class CountingGitDaemon:
-    """``git daemon`` on 127.0.0.1 with a connection log, so runs can prove they used no network.
-
-    Started like ``tests.support.gitserver.GitDaemon``, plus ``--verbose`` logging to a file.
-    """
-
-    def __init__(self, base_path: Path, log_path: Path) -> None:
-        self.base_path = base_path
-        self.log_path = log_path
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def url(self, name: str) -> str:
-        return f"git://127.0.0.1:{self.port}/{name}"
-
-    def connections(self) -> int:
-        """Connections accepted so far (each logs one line before it is served)."""
-        # Children write the line; give one in flight a moment to land.
-        time.sleep(0.05)
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return 0
-        return len(_CONNECTION.findall(text))
-
-    def __enter__(self) -> CountingGitDaemon:
-        for _attempt in range(5):
-            self.port = free_port()
-            with self.log_path.open("ab") as log:
-                process = subprocess.Popen(
-                    [
-                        "git",
-                        "daemon",
-                        "--reuseaddr",
-                        "--export-all",
-                        "--enable=upload-pack",
-                        "--verbose",
-                        "--log-destination=stderr",
-                        f"--base-path={self.base_path}",
-                        "--listen=127.0.0.1",
-                        f"--port={self.port}",
-                        str(self.base_path),
-                    ],
-                    env=git_env(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=log,
-                )
-            if _wait_for_daemon(self, process):
-                self._process = process
-                return self
-            process.kill()
-            process.wait()
-        raise RuntimeError("could not start git daemon")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
-            self._process = None
-
-
-def _wait_for_daemon(daemon: CountingGitDaemon, process: subprocess.Popen[bytes]) -> bool:
-    """Wait until the daemon logs that it is ready (a probe connection would be counted)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        text = daemon.log_path.read_text(encoding="utf-8", errors="replace")
-        if "Ready to rumble" in text:
-            return True
-        time.sleep(0.02)
-    return False

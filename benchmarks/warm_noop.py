@@ -23,6 +23,8 @@ from pathlib import Path
 import harness
 from harness import Figure
 
+from tests.support.gitserver import GitDaemon
+
 NAME = "warm no-op"
 GOAL_SECONDS = 0.25
 COMMANDS = (("steps lock", ["lock"]), ("steps sync --frozen", ["sync", "--frozen"]))
@@ -37,7 +39,7 @@ def run(templates: int = 50, runs: int = 9) -> list[Figure]:
         env = harness.environment(tmp)
         project = tmp / "project"
         project.mkdir()
-        with harness.CountingGitDaemon(tmp / "served", tmp / "daemon.log") as daemon:
+        with GitDaemon(tmp / "served", tmp / "daemon.log") as daemon:
             urls = {r.name: daemon.url(r.name) for r in repos}
             (project / "steps.toml").write_text(harness.git_manifest("warm", repos, urls))
             harness.run_timed([*steps, "lock"], cwd=project, env=env)

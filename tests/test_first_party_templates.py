@@ -10,6 +10,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -43,7 +44,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    statuses: list[int] = []
+    statuses: ClassVar[list[int]] = []  # each test's server gets its own list
 
     def do_GET(self) -> None:
         status = self.statuses.pop(0) if self.statuses else 200
@@ -60,7 +61,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def web() -> Iterator[tuple[str, list[int]]]:
     """A web server on 127.0.0.1; append statuses to the list to script its answers."""
-    statuses: list[int] = []
+    statuses: ClassVar[list[int]] = []  # each test's server gets its own list
     handler = type("Handler", (_Handler,), {"statuses": statuses})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -98,7 +99,7 @@ def test_health_check_fails_with_the_last_problem(
 ) -> None:
     url, statuses = web
     statuses += [500, 500]
-    code, output, step = run_step(
+    code, _, step = run_step(
         project,
         "http-health-check",
         {"Url": url, "Attempts": "2", "DelaySeconds": "0", "ExpectedStatus": "200-299,301"},

@@ -182,10 +182,15 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float =
 
 
 class GitDaemon:
-    """``git daemon`` exporting every repository under ``base_path`` on 127.0.0.1."""
+    """``git daemon`` exporting every repository under ``base_path`` on 127.0.0.1.
 
-    def __init__(self, base_path: Path) -> None:
+    With ``log_path``, the daemon logs verbosely there, and ``connections()`` counts the
+    connections it accepted, so a benchmark can prove that a command used no network.
+    """
+
+    def __init__(self, base_path: Path, log_path: Path | None = None) -> None:
         self.base_path = base_path
+        self.log_path = log_path
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -193,10 +198,24 @@ class GitDaemon:
         """The git:// URL of the repository ``base_path / name``."""
         return f"git://127.0.0.1:{self.port}/{name}"
 
+    def connections(self) -> int:
+        """Connections accepted so far (each logs one line before it is served)."""
+        assert self.log_path is not None, "start the daemon with a log_path to count"
+        time.sleep(0.05)  # the daemon's children write the line; let one in flight land
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return text.count("Connection from ")
+
     def __enter__(self) -> GitDaemon:
         # The port is picked before git binds it, so another process may win the race: retry.
         for _attempt in range(5):
             self.port = free_port()
+            if self._start():
+                return self
+        raise RuntimeError("could not start git daemon")
+
+    def _start(self) -> bool:
+        logging = ["--verbose", "--log-destination=stderr"] if self.log_path else []
+        with open(self.log_path or os.devnull, "ab") as log:
             process = subprocess.Popen(
                 [
                     "git",
@@ -204,6 +223,7 @@ class GitDaemon:
                     "--reuseaddr",
                     "--export-all",
                     "--enable=upload-pack",
+                    *logging,
                     f"--base-path={self.base_path}",
                     "--listen=127.0.0.1",
                     f"--port={self.port}",
@@ -212,17 +232,20 @@ class GitDaemon:
                 env=git_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=log,
             )
-            try:
+        try:
+            if self.log_path:
+                # A probe connection would be counted; wait for the daemon to say it is ready.
+                _wait_for_log(self.log_path, "Ready to rumble", process)
+            else:
                 _wait_for_port(self.port, process)
-            except RuntimeError:
-                process.kill()
-                process.wait()
-                continue
-            self._process = process
-            return self
-        raise RuntimeError("could not start git daemon")
+        except RuntimeError:
+            process.kill()
+            process.wait()
+            return False
+        self._process = process
+        return True
 
     def __exit__(
         self,
@@ -230,10 +253,24 @@ class GitDaemon:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None
+
+
+def _wait_for_log(path: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("git daemon exited")
+        if text in path.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.02)
+    raise RuntimeError("git daemon did not start")
 
 
 class SmartHttpServer:
