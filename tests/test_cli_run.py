@@ -705,3 +705,18 @@ def test_ctrl_c_during_run_stops_the_step_and_writes_the_report(project: Path) -
     assert report["status"] == "interrupted"
     assert report["steps"][0]["status"] == "interrupted"
     assert _gone(int((project / "script.pid").read_text()))
+
+
+def test_the_state_directory_ignores_itself(cli: Cli, project: Path) -> None:
+    simple_project(project, 'name = "t"\n[script]\nsyntax = "bash"\nbody = "true"\n')
+    assert cli("run").code == 0
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ".steps" not in status.stdout
+    assert "steps.toml" in status.stdout

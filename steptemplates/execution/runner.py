@@ -153,6 +153,7 @@ class Runner:
 
     def run(self, plans: Sequence[StepPlan]) -> RunOutcome:
         check_plans(plans, self.settings)
+        _prepare_state_dir(self.settings.state_dir)
         started = time.time()
         records: list[StepRecord] = []
         interrupted = False
@@ -338,6 +339,13 @@ class Runner:
         )
         write_report(path, record, self.console.masker)
         return RunOutcome(exit_code, path, record)
+
+
+def _prepare_state_dir(state_dir: Path) -> None:
+    """Create .steps/ so that git ignores it: runs and artifacts are not project sources."""
+    ignore = state_dir / ".gitignore"
+    if not ignore.exists():
+        fsutil.write_text_atomic(ignore, "# Written by steps: run reports and artifacts.\n*\n")
 
 
 def _status_of(plan: StepPlan, result: ScriptResult) -> tuple[str, int | None, str | None]:
