@@ -152,10 +152,11 @@ class Cache:
 
     def forget_missing_lockfiles(self) -> list[Path]:
         registry = self.root / "projects.txt"
+        if not registry.exists():
+            return []
         with filelock.FileLock(str(registry) + ".lock"):
             alive = [p for p in self.registered_lockfiles() if p.exists()]
-            if self.root.exists():
-                fsutil.write_text_atomic(registry, "".join(f"{p}\n" for p in alive))
+            fsutil.write_text_atomic(registry, "".join(f"{p}\n" for p in alive))
         return alive
 
     def prune(self, keep_integrities: set[str], keep_urls: set[str]) -> PruneReport:
@@ -168,9 +169,9 @@ class Cache:
         keep_keys = {mirror_key(url) for url in keep_urls}
         for path in _children(self.mirrors_dir):
             if path.is_dir() and path.name not in keep_keys:
+                # The lock file stays: another process may be waiting on it right now.
                 with filelock.FileLock(str(path) + ".lock"):
                     fsutil.remove_tree(path)
-                Path(str(path) + ".lock").unlink(missing_ok=True)
                 mirrors += 1
         cutoff = time.time() - STALE_STAGING_SECONDS
         for path in _children(self.staging_dir):

@@ -11,9 +11,21 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from steptemplates.errors import StepsError
+
 
 def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write to a temporary file next to ``path``, fsync it, then rename it into place."""
+    try:
+        _write_and_rename(path, data, mode)
+    except OSError as error:
+        raise StepsError(
+            f"cannot write {path}: {error.strerror or error}",
+            hint="check that its directory exists and is writable, and that the disk has room",
+        ) from None
+
+
+def _write_and_rename(path: Path, data: bytes, mode: int | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

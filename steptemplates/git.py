@@ -130,8 +130,15 @@ def _netrc_credentials(host: str, username: str | None) -> GitCredentials | None
         return None
     try:
         entry = netrc.netrc(path).authenticators(host)
-    except (netrc.NetrcParseError, OSError) as exc:
-        raise StepsError(f"cannot read {path}: {exc}") from exc
+    except netrc.NetrcParseError as exc:
+        # Not str(exc): it quotes the offending token, which may well be a password.
+        raise StepsError(
+            f"{path}:{exc.lineno}: malformed netrc file", hint="fix or remove that line"
+        ) from None
+    except OSError as exc:
+        raise StepsError(
+            f"cannot read {path}: {exc.strerror}", hint="check its permissions"
+        ) from None
     if entry is None or not entry[2]:
         return None
     login, _account, password = entry
@@ -504,8 +511,16 @@ def _subtree(store: BaseObjectStore, root: ObjectID, subdir: str, commit: str) -
 
 
 def _safe_relpath(raw: bytes, commit: str) -> str:
+    try:
+        relpath = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # The integrity hash is defined over UTF-8 paths (docs/lockfile.md).
+        shown = raw.decode("utf-8", "backslashreplace")
+        raise StepsError(
+            f"the file name '{shown}' at commit {commit[:12]} is not UTF-8",
+            hint="rename the file; template file names must be UTF-8",
+        ) from None
     # Trees written by git never hold these names, but a crafted one could.
-    relpath = os.fsdecode(raw)
     if any(part in ("", ".", "..", ".git") for part in relpath.split("/")):
         raise StepsError(f"refusing the unsafe path '{relpath}' at commit {commit[:12]}")
     return relpath

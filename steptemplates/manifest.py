@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import tomlkit
 import tomlkit.items
@@ -39,6 +40,7 @@ _PATH_KEYS = ("path",)
 _STEP_KEYS = ("name", "template", "condition", "timeout", "parameters")
 _PIN_KEYS = ("version", "tag", "branch", "rev")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+MAX_TIMEOUT = 7 * 24 * 3600.0  # longer is a typo; also keeps deadlines representable
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _Trivia = tomlkit.items.Whitespace | tomlkit.items.Comment
 _TRIVIA = (tomlkit.items.Whitespace, tomlkit.items.Comment)
@@ -176,6 +178,8 @@ def _requirement(name: str, entry: tomlfile.Table, base: Path) -> Requirement:
     git = entry.string("git")
     if (path is None) == (git is None):
         raise entry.error(None, f"template '{name}' needs exactly one source: 'git' or 'path'")
+    if git is not None and url_holds_credentials(git):
+        raise entry.error("git", f"template '{name}': {CREDENTIALS_IN_URL}", hint=CREDENTIALS_HINT)
     if path is not None:
         entry.reject_unknown(_PATH_KEYS)
         return PathRequirement(path=path, resolved=(base / path).resolve())
@@ -205,6 +209,21 @@ def _requirement(name: str, entry: tomlfile.Table, base: Path) -> Requirement:
             raise entry.error("version", f"template '{name}': {exc}") from None
     entry.reject_unknown(_GIT_KEYS)
     return requirement
+
+
+CREDENTIALS_IN_URL = "the git URL has credentials written into it"
+CREDENTIALS_HINT = (
+    "remove them, and set token-env to the name of an environment variable holding the "
+    "token, or add the host to ~/.netrc"
+)
+
+
+def url_holds_credentials(url: str) -> bool:
+    """A password in any URL, or any user in an http(s) URL (where it can only be a secret)."""
+    parts = urlsplit(url)
+    if "://" not in url:
+        return False  # a path, or scp-style user@host:path, which holds no password
+    return parts.password is not None or (parts.scheme in ("http", "https") and "@" in parts.netloc)
 
 
 def normalise_subdir(subdir: str, entry: tomlfile.Table | None = None) -> str:
@@ -256,10 +275,11 @@ def _timeout(table: tomlfile.Table, step: str) -> float | None:
     if raw is None:
         return None
     seconds = parse_duration(raw) if isinstance(raw, str | int | float) else None
-    if seconds is None or seconds <= 0 or isinstance(raw, bool):
+    if seconds is None or not 0 < seconds <= MAX_TIMEOUT or isinstance(raw, bool):
         raise table.error(
             "timeout",
-            f"step '{step}': timeout must be a positive number of seconds or a duration like '90s'",
+            f"step '{step}': timeout must be a duration like 90, '90s', '10m' or '2h', "
+            "at most 7 days",
         )
     return seconds
 

@@ -19,6 +19,8 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_BACKOFF = 0.5
 """Seconds before the first retry, doubled each time (``STEPS_RETRY_BACKOFF``)."""
 
+_MAX_SECONDS = 86400.0
+
 _log = logging.getLogger(__name__)
 
 
@@ -28,10 +30,12 @@ def _seconds_from_env(name: str, default: float) -> float:
         return default
     try:
         seconds = float(value)
-        if not seconds > 0:  # also refuses nan
+        if not 0 < seconds <= _MAX_SECONDS:  # also refuses nan and inf
             raise ValueError(value)
     except ValueError:
-        raise StepsError(f"{name} must be a positive number of seconds, not {value!r}") from None
+        raise StepsError(
+            f"{name} must be a number of seconds between 0 and {_MAX_SECONDS:g}, not {value!r}"
+        ) from None
     return seconds
 
 

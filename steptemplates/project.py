@@ -212,6 +212,8 @@ def _requirement_for(
         target = local.resolve() / (request.subdir or "")
         relative = os.path.relpath(target, project.directory)
         return PathRequirement(path=Path(relative).as_posix(), resolved=target)
+    if manifest.url_holds_credentials(request.source):
+        raise StepsError(manifest.CREDENTIALS_IN_URL, hint=manifest.CREDENTIALS_HINT)
     if request.version is not None:
         try:
             parse_range(request.version)
@@ -247,6 +249,12 @@ def _newest_version_requirement(
     stable = [v for v in versions if not v.is_prerelease or requirement.prereleases]
     if stable:
         return replace(requirement, version=caret_range_for(max(stable)))
+    if versions:
+        newest = ", ".join(str(v) for v in sorted(versions)[-3:])
+        raise StepsError(
+            f"{requirement.url} has only prerelease versions ({newest})",
+            hint="pass --prerelease to use the newest, or pin one with --version or --tag",
+        )
     branch = (refs.head or "refs/heads/main").removeprefix("refs/heads/")
     console.warning(
         f"{requirement.url} has no version tags; following branch '{branch}' "

@@ -720,3 +720,129 @@ def test_the_state_directory_ignores_itself(cli: Cli, project: Path) -> None:
     )
     assert ".steps" not in status.stdout
     assert "steps.toml" in status.stdout
+
+
+def test_a_rejected_value_built_from_a_secret_stays_masked(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    simple_project(
+        project,
+        'name = "t"\n[[parameters]]\nname = "Region"\ntype = "select"\noptions = ["eu", "us"]\n'
+        '[script]\nsyntax = "bash"\nbody = "true"\n',
+        'parameters = { Region = "#{Secret}" }',
+    )
+    variables = tmp_path / "vars.json"
+    variables.write_text(json.dumps([{"k": "Secret", "v": "TOPSECRET-1", "s": True}]))
+    result = cli("run", "--variables", str(variables), "--report", "r.json")
+    assert result.code == 2
+    assert "parameter 'Region' must be one of eu, us, not '********'" in result.err
+    assert "TOPSECRET-1" not in result.text + (project / "r.json").read_text()
+
+
+def test_the_script_sees_values_evaluated_once(cli: Cli, project: Path) -> None:
+    simple_project(
+        project,
+        'name = "t"\n[[parameters]]\nname = "Literal"\n[[parameters]]\nname = "Flag"\n'
+        'type = "checkbox"\n[script]\nsyntax = "bash"\n'
+        "body = '''echo \"#{Literal} $(get_octopusvariable Literal) #{Flag}\"'''\n",
+        'parameters = { Literal = "##{Greeting}", Flag = "true" }',
+    )
+    result = cli("run", "-v", "Greeting=hi")
+    assert result.code == 0, result.text
+    assert result.out.strip() == "#{Greeting} #{Greeting} True"
+
+
+def test_a_step_that_cannot_be_prepared_fails_and_the_process_goes_on(
+    cli: Cli, project: Path
+) -> None:
+    write_template(
+        project / "echo",
+        {
+            "steptemplate.toml": 'name = "echo"\n[[parameters]]\nname = "Text"\n'
+            '[script]\nsyntax = "bash"\nbody = "echo step: #{Text}"\n'
+        },
+    )
+    manifest(
+        project,
+        """
+        [templates]
+        echo = { path = "echo" }
+        [[steps]]
+        name = "Loops"
+        template = "echo"
+        parameters = { Text = "again #{Text}" }
+        [[steps]]
+        name = "Cleanup"
+        template = "echo"
+        condition = "always"
+        parameters = { Text = "cleanup" }
+        """,
+    )
+    result = cli("run", "--report", "r.json")
+    assert result.code == 2
+    assert "error: step 'Loops' failed" in result.err
+    assert "refers to itself" in result.err
+    assert result.out.strip() == "step: cleanup"
+    report = json.loads((project / "r.json").read_text())
+    assert [s["status"] for s in report["steps"]] == ["failed", "succeeded"]
+
+
+def test_a_syntax_that_cannot_run_yet_is_refused_before_anything_runs(
+    cli: Cli, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pwsh").touch(mode=0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    write_template(
+        project / "sh",
+        {"steptemplate.toml": 'name = "sh"\n[script]\nsyntax = "bash"\nbody = "touch ran"\n'},
+    )
+    write_template(
+        project / "ps",
+        {"steptemplate.toml": 'name = "ps"\n[script]\nsyntax = "powershell"\nbody = "x"\n'},
+    )
+    manifest(
+        project,
+        """
+        [templates]
+        sh = { path = "sh" }
+        ps = { path = "ps" }
+        [[steps]]
+        name = "First"
+        template = "sh"
+        [[steps]]
+        name = "PowerShell"
+        template = "ps"
+        """,
+    )
+    result = cli("run")
+    assert result.code == 2
+    assert "running powershell scripts is not supported yet" in result.err
+    assert not (project / "ran").exists()
+
+
+def test_unwritable_outputs_are_errors_not_tracebacks(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "s.sh"
+    script.write_text("touch ran\n")
+    result = cli("run-script", "--script", str(script), "--report", str(tmp_path))
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == f"error: --report {tmp_path} is a directory; give a file name"
+    assert not (project / "ran").exists()
+    (tmp_path / "file").touch()
+    result = cli("init", str(tmp_path / "file"))
+    assert result.code == 2
+    assert result.err.startswith(f"error: cannot write {tmp_path / 'file' / 'steps.toml'}: ")
+    assert "Traceback" not in result.err
+
+
+def test_script_parameters_that_do_not_parse(cli: Cli, project: Path, tmp_path: Path) -> None:
+    script = tmp_path / "s.sh"
+    script.write_text("true\n")
+    result = cli("run-script", "--script", str(script), "--script-parameters", 'a "b')
+    assert result.code == 2
+    assert result.err.strip() == (
+        "error: --script-parameters: No closing quotation in 'a \"b'; quote it as a shell would"
+    )

@@ -560,3 +560,36 @@ def test_silent_git_daemon_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
 
         with pytest.raises(NetworkError, match=r"did not answer within 0\.2 s"):
             git.list_remote_refs(url)
+
+
+def test_a_file_name_that_is_not_utf8_is_refused(
+    remote_repo: Callable[[str], ServedRepo], mirror: Path, dest: Path
+) -> None:
+    repo = remote_repo("latin1")
+    (repo.path / os.fsdecode(b"caf\xe9.txt")).write_text("menu\n")
+    commit = repo.commit("latin-1 name")
+    git.fetch(mirror, repo.file_url, [commit])
+
+    with pytest.raises(StepsError) as raised:
+        git.extract_tree(mirror, commit, "", dest)
+
+    assert str(raised.value) == (
+        f"the file name 'caf\\xe9.txt' at commit {commit[:12]} is not UTF-8; "
+        "rename the file; template file names must be UTF-8"
+    )
+
+
+def test_a_malformed_netrc_is_named_without_its_contents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc_path = tmp_path / "netrc"
+    netrc_path.write_text("machine 127.0.0.1 login me password ok\nS3CRETTOKEN\n")
+    monkeypatch.setenv("NETRC", str(netrc_path))
+
+    with pytest.raises(StepsError) as raised:
+        git.credentials_for("https://127.0.0.1/repo.git")
+
+    message = str(raised.value)
+    assert message.startswith(f"{netrc_path}:")
+    assert message.endswith(": malformed netrc file; fix or remove that line")
+    assert "S3CRETTOKEN" not in message

@@ -134,10 +134,13 @@ def test_requested(requirement: manifest.Requirement, requested: str) -> None:
             '[templates.a]\ngit = "u"\n[[steps]]\nname = "s"\ntemplate = "a"\ncondition = "never"\n',
             "steps.toml:6: step 's': unknown condition 'never'; use success, failure or always",
         ),
-        (
-            '[templates.a]\ngit = "u"\n[[steps]]\nname = "s"\ntemplate = "a"\ntimeout = "soon"\n',
-            "steps.toml:6: step 's': timeout must be a positive number of seconds",
-        ),
+        *[
+            (
+                f'[templates.a]\ngit = "u"\n[[steps]]\nname = "s"\ntemplate = "a"\ntimeout = {value}\n',
+                "steps.toml:6: step 's': timeout must be a duration like 90, '90s', '10m' or '2h'",
+            )
+            for value in ('"soon"', "0", "inf", "nan", "1e300", '"8d"', "true")
+        ],
         ('[[steps]]\ntemplate = "a"\n', "steps.toml:1: 'steps[0].name' is required"),
         ("[variables]\nlist = [1]\n", "steps.toml:2: 'variables.list' must be a string"),
         (
@@ -208,3 +211,25 @@ def test_replacing_keeps_the_position() -> None:
 def test_templates_that_is_not_a_table() -> None:
     with pytest.raises(StepsError, match="'templates' must be a table to add 'a' to it"):
         manifest.with_template("templates = 1\n", "a", GitRequirement(url="u"))
+
+
+@pytest.mark.parametrize(
+    ("url", "holds"),
+    [
+        ("https://user:tok@host/x.git", True),
+        ("https://tok@host/x.git", True),
+        ("ssh://git:pw@host/x.git", True),
+        ("ssh://git@host/x.git", False),
+        ("git@host:org/x.git", False),
+        ("https://host/x.git", False),
+        ("/srv/repos/x", False),
+    ],
+)
+def test_credentials_in_urls(url: str, holds: bool) -> None:
+    assert manifest.url_holds_credentials(url) is holds
+
+
+def test_a_url_with_a_password_is_refused_without_showing_it(tmp_path: Path) -> None:
+    message = error_of(tmp_path, '[templates.a]\ngit = "https://me:hunter2@host/x.git"\n')
+    assert message.startswith("steps.toml:2: template 'a': the git URL has credentials written")
+    assert "hunter2" not in message

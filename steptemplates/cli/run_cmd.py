@@ -14,6 +14,7 @@ from steptemplates.cli.common import (
     path_argument,
 )
 from steptemplates.console import Console
+from steptemplates.errors import StepsError
 from steptemplates.execution.runner import RunOutcome
 
 
@@ -123,13 +124,22 @@ def _run_script(args: argparse.Namespace, console: Console) -> int:
     request = project.ScriptRunRequest(
         script=args.script,
         syntax=args.syntax,
-        parameters=shlex.split(args.script_parameters),
+        parameters=_split_parameters(args.script_parameters),
         substitute=args.substitute_variables,
         variables_files=args.variables,
         overrides=[parse_assignment(text) for text in args.variable],
         report_path=args.report,
     )
     return _finish(project.run_script(request, console), console)
+
+
+def _split_parameters(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as error:
+        raise StepsError(
+            f"--script-parameters: {error} in {text!r}", hint="quote it as a shell would"
+        ) from None
 
 
 RUN_SCRIPT = Command(

@@ -30,7 +30,7 @@ from steptemplates.variables.secrets import MASK
 
 EXIT_TIMED_OUT = 124
 EXIT_INTERRUPTED = 130
-EXIT_INVALID_PARAMETER = 2
+EXIT_STEP_ERROR = 2  # the step could not run as configured (steps' own error code)
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,9 @@ class Runner:
 
     def run(self, plans: Sequence[StepPlan]) -> RunOutcome:
         check_plans(plans, self.settings)
+        report = self.settings.report_path
+        if report is not None and report.is_dir():
+            raise StepsError(f"--report {report} is a directory", hint="give a file name")
         _prepare_state_dir(self.settings.state_dir)
         started = time.time()
         records: list[StepRecord] = []
@@ -207,21 +210,20 @@ class Runner:
             tempfile.mkdtemp(prefix=f"steps-{self.run_id}-{index:02d}-")
         )
         try:
-            system = self._system_variables(index, plan)
-            variables = _layers(plan, self.settings, self.outputs, system)
             try:
-                final = self._evaluate(plan, variables)
+                script, final = self._prepare(index, plan, workdir)
             except StepsError as error:
+                # A value the template rejects, a reference cycle: this step fails, and
+                # the steps after it still run according to their conditions.
                 return StepRecord(
                     plan.name,
                     plan.template_label,
                     "failed",
-                    EXIT_INVALID_PARAMETER,
+                    EXIT_STEP_ERROR,
                     started_at,
                     round(time.monotonic() - clock, 3),
                     self.console.masker.mask(str(error)),
                 )
-            script = self._place_script(plan, workdir, final)
             result = run_script(
                 ScriptRequest(
                     syntax=plan.template.script.syntax,
@@ -241,27 +243,34 @@ class Runner:
                 fsutil.remove_tree(self._script_copy_dir)
                 self._script_copy_dir = None
 
+    def _prepare(self, index: int, plan: StepPlan, workdir: Path) -> tuple[Path, dict[str, str]]:
+        """The step's evaluated variables, and its script placed and substituted."""
+        variables = _layers(plan, self.settings, self.outputs, self._system_variables(index, plan))
+        final = self._evaluate(plan, variables)
+        # The script sees the values the helpers return (checkbox values as True/False),
+        # and a value is never evaluated twice (an escaped ##{X} stays literal).
+        return self._place_script(plan, workdir, Evaluator.of_values(final)), final
+
     def _evaluate(self, plan: StepPlan, variables: VariableSet) -> dict[str, str]:
         evaluator = Evaluator(variables)
-        final: dict[str, str] = {}
-        for variable in variables:
-            value = _checked_value(plan, variable.name, evaluator.value(variable.name) or "")
-            final[variable.name] = value
-            if variable.sensitive:
-                self.console.masker.add(variable.value)
-                self.console.masker.add(value)
-        return final
+        sensitive = [v for v in variables if v.sensitive]
+        # Every sensitive value is known to the masker before any value is checked, so an
+        # error quoting a value built from a secret cannot show it.
+        for variable in sensitive:
+            self.console.masker.add(variable.value)
+        final = {v.name: evaluator.value(v.name) or "" for v in variables}
+        for variable in sensitive:
+            self.console.masker.add(final[variable.name])
+        return {name: _checked_value(plan, name, value) for name, value in final.items()}
 
-    def _place_script(self, plan: StepPlan, workdir: Path, variables: Mapping[str, str]) -> Path:
+    def _place_script(self, plan: StepPlan, workdir: Path, evaluator: Evaluator) -> Path:
         """Put the (substituted) script where it will run and return its path."""
         script = plan.template.script
         if self.settings.in_place is None:
             fsutil.copy_tree(plan.template.root, workdir)
         if not self.settings.substitute_script and script.file is not None:
             return plan.template.root / script.file
-        body = script.body
-        if self.settings.substitute_script:
-            body = Evaluator(VariableSet(Variable(k, v) for k, v in variables.items())).render(body)
+        body = evaluator.render(script.body) if self.settings.substitute_script else script.body
         if self.settings.in_place is not None:
             # Never rewrite the user's own file: the substituted copy goes to a private dir.
             self._script_copy_dir = Path(tempfile.mkdtemp(prefix=f"steps-{self.run_id}-script-"))

@@ -8,6 +8,7 @@ real templates rely on (``case "$V" in "#{"*) ...``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from steptemplates.errors import StepsError
 from steptemplates.variables.collection import VariableSet
@@ -23,6 +24,13 @@ class Evaluator:
     def __init__(self, variables: VariableSet) -> None:
         self.variables = variables
         self._evaluated: dict[str, str | None] = {}
+
+    @classmethod
+    def of_values(cls, values: Mapping[str, str]) -> Evaluator:
+        """An evaluator over values that are already evaluated: they are used as they are."""
+        evaluator = cls(VariableSet())
+        evaluator._evaluated = {name.casefold(): value for name, value in values.items()}
+        return evaluator
 
     def render(self, text: str) -> str:
         return self._render(text, ())

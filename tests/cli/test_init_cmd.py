@@ -152,6 +152,25 @@ def test_add_follows_the_default_branch_without_version_tags(
     assert steps.lock()["greet"]["commit"] == commit
 
 
+def test_add_with_only_prerelease_tags_says_how_to_use_them(
+    steps: Steps, remote_repo: Callable[[str], ServedRepo]
+) -> None:
+    repo = remote_repo("previews")
+    write_template(repo, name="greet", script="echo preview\n")
+    repo.commit()
+    repo.tag("v2.0.0-rc.1")
+    steps.ok("init")
+    before = steps.manifest.read_text()
+
+    failed = steps.fails("add", repo.http_url, "--name", "greet")
+
+    assert failed.error == (
+        f"{repo.http_url} has only prerelease versions (2.0.0-rc.1); pass --prerelease to use "
+        "the newest, or pin one with --version or --tag"
+    )
+    assert steps.manifest.read_text() == before
+
+
 def test_add_a_local_directory_as_a_path_source(steps: Steps, tmp_path: Path) -> None:
     local = tmp_path / "mine" / "checker"
     local.mkdir(parents=True)
@@ -279,7 +298,7 @@ def test_credentials_in_the_url_are_refused(
 
     failed = steps.fails("add", with_secret, "--tag", "v1.0.0")
 
-    assert failed.error.startswith(f"template '{catalog.repo.name}': the URL {url} has credentials")
+    assert failed.error.startswith("the git URL has credentials written into it; remove them")
     assert HTTP_TOKEN not in failed.err
     assert_secret_nowhere(HTTP_TOKEN, steps, failed.err)
 

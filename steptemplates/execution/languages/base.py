@@ -64,6 +64,7 @@ class Unsupported:
 
     def check_available(self) -> None:
         require_executable(self.syntax, self.executable, self.install)
+        raise self._unsupported()
 
     def prepare(
         self,
@@ -72,6 +73,10 @@ class Unsupported:
         variables: Mapping[str, str],
         parameters: Sequence[str],
     ) -> list[str]:
-        raise StepsError(
-            f"running {self.syntax} scripts is not supported yet by this version of steps"
+        raise self._unsupported()
+
+    def _unsupported(self) -> StepsError:
+        return StepsError(
+            f"running {self.syntax} scripts is not supported yet by this version of steps",
+            hint=f"{self.executable} is installed, but steps has no {self.syntax} bootstrap yet",
         )
