@@ -11,7 +11,7 @@ import os
 import sys
 from typing import TextIO
 
-from steptemplates.variables.secrets import Masker
+from steptemplates.masking import Masker
 
 
 class Level(enum.Enum):

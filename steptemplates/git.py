@@ -420,18 +420,6 @@ def find_commit(mirror: Path, prefix: str) -> str | None:
     return matches[0] if matches else None
 
 
-def peel_to_commit(mirror: Path, sha: str) -> str:
-    """The commit that ``sha`` (a commit or a chain of annotated tags) points to."""
-    with _read_mirror(mirror) as repo:
-        try:
-            peeled = peel_sha(repo.object_store, _oid(sha))[1]
-        except KeyError:
-            raise StepsError(f"{sha} is not in the cached mirror {mirror}") from None
-    if not isinstance(peeled, Commit):
-        raise StepsError(f"{sha} points to a {peeled.type_name.decode()}, not a commit")
-    return peeled.id.decode()
-
-
 class MissingSubdirError(StepsError):
     """The template directory is not in the commit: absent, or not a directory.
 
@@ -647,7 +635,7 @@ def _client(url: str, credentials: GitCredentials | None) -> Iterator[tuple[GitC
             yield client, unquote(parts.path)
     else:
         try:
-            client, path = get_transport_and_path(url)
+            client, path = get_transport_and_path(url, ssh_command=_ssh_command(timeout))
         except ValueError:
             raise StepsError(
                 f"{url} is not a git URL steps can fetch from",
@@ -655,6 +643,19 @@ def _client(url: str, credentials: GitCredentials | None) -> Iterator[tuple[GitC
             ) from None
         with closing(client):
             yield client, path
+
+
+def _ssh_command(timeout: float) -> str:
+    """OpenSSH bounded by the network timeout, unless the user chose their own command."""
+    chosen = os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")
+    if chosen:
+        return chosen  # theirs, used as git itself would use it
+    seconds = max(1, round(timeout))
+    # ConnectTimeout bounds connecting; the keep-alive drops a server that stops answering.
+    return (
+        f"ssh -o ConnectTimeout={seconds} -o ServerAliveInterval={seconds} "
+        "-o ServerAliveCountMax=1"
+    )
 
 
 def _remote(

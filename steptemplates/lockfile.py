@@ -37,6 +37,13 @@ class LockedTemplate:
     commit: str | None = None
     integrity: str | None = None
 
+    @property
+    def pin(self) -> str:
+        """What it is pinned to, in a word: the version, else the tag, else the short commit."""
+        if self.source == "path":
+            return f"({self.path})"
+        return self.version or self.tag or (self.commit or "")[:12]
+
     def describe(self) -> str:
         """Where the template comes from, for messages: ``URL@v1.2.0`` or the path."""
         if self.source == "path":
@@ -58,25 +65,8 @@ class Lockfile:
             for key in (*_FIELDS, *_PIN_FIELDS):
                 value = getattr(entry, key)
                 if value:
-                    lines.append(f"{key} = {_quote(value)}\n")
+                    lines.append(f"{key} = {tomlfile.quote(value)}\n")
         return "".join(lines)
-
-
-def _quote(value: str) -> str:
-    """A TOML basic string; escapes only what TOML requires, so output is canonical."""
-    out = ['"']
-    for char in value:
-        code = ord(char)
-        if char == '"':
-            out.append('\\"')
-        elif char == "\\":
-            out.append("\\\\")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
 
 
 def load(path: Path) -> Lockfile | None:

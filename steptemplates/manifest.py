@@ -1,7 +1,7 @@
 """``steps.toml``: the templates a project uses, its process of steps, and its variables.
 
-Reading is strict (unknown keys and wrong types are errors with file and line); editing goes
-through tomlkit so the user's comments, order and formatting survive ``steps add``.
+Reading is strict: unknown keys and wrong types are errors with file and line. Editing is
+in ``manifest_edit``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import tomlkit
-import tomlkit.items
-
-from steptemplates import fsutil, tomlfile
+from steptemplates import tomlfile
 from steptemplates.errors import StepsError
 from steptemplates.versions import parse_range
 
@@ -38,12 +35,10 @@ _GIT_KEYS = (
 )
 _PATH_KEYS = ("path",)
 _STEP_KEYS = ("name", "template", "condition", "timeout", "parameters")
-_PIN_KEYS = ("version", "tag", "branch", "rev")
+PIN_KEYS = ("version", "tag", "branch", "rev")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 MAX_TIMEOUT = 7 * 24 * 3600.0  # longer is a typo; also keeps deadlines representable
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_Trivia = tomlkit.items.Whitespace | tomlkit.items.Comment
-_TRIVIA = (tomlkit.items.Whitespace, tomlkit.items.Comment)
 
 
 class Condition(enum.Enum):
@@ -170,7 +165,30 @@ def _templates(table: tomlfile.Table | None, base: Path) -> dict[str, TemplateRe
         if not NAME_PATTERN.fullmatch(name):
             raise entry.error(None, f"template name '{name}' may only hold letters, digits, . _ -")
         templates[name] = TemplateRef(name, _requirement(name, entry, base))
+        _check_same_credentials(templates, name, entry)
     return templates
+
+
+def _check_same_credentials(
+    templates: Mapping[str, TemplateRef], name: str, entry: tomlfile.Table
+) -> None:
+    """Credentials belong to a repository: its templates must not disagree about them."""
+    new = templates[name].source
+    if not isinstance(new, GitRequirement):
+        return
+    for other in templates.values():
+        source = other.source
+        if (
+            isinstance(source, GitRequirement)
+            and source.url == new.url
+            and (source.token_env, source.username) != (new.token_env, new.username)
+        ):
+            raise entry.error(
+                "token-env",
+                f"templates '{other.name}' and '{name}' come from the same repository but "
+                "give different token-env or username",
+                hint="give both the same settings",
+            )
 
 
 def _requirement(name: str, entry: tomlfile.Table, base: Path) -> Requirement:
@@ -184,7 +202,7 @@ def _requirement(name: str, entry: tomlfile.Table, base: Path) -> Requirement:
         entry.reject_unknown(_PATH_KEYS)
         return PathRequirement(path=path, resolved=(base / path).resolve())
     assert git is not None
-    pins = [key for key in _PIN_KEYS if entry.raw(key) is not None]
+    pins = [key for key in PIN_KEYS if entry.raw(key) is not None]
     if len(pins) > 1:
         raise entry.error(
             pins[1], f"template '{name}' gives both '{pins[0]}' and '{pins[1]}'; keep one"
@@ -237,13 +255,7 @@ def normalise_subdir(subdir: str, entry: tomlfile.Table | None = None) -> str:
 def _variables(table: tomlfile.Table | None) -> dict[str, str]:
     if table is None:
         return {}
-    variables: dict[str, str] = {}
-    for key in table.data:
-        value = table.scalar_text(key)
-        if value is None:
-            raise table.error(key, f"variable '{key}' must be a string, number or boolean")
-        variables[key] = value
-    return variables
+    return tomlfile.variables_of(table.doc, table.key_path, table.data)
 
 
 def _step(table: tomlfile.Table) -> Step:
@@ -311,78 +323,6 @@ def _check_steps(
             )
 
 
-# --- editing -------------------------------------------------------------------------------
-
-INITIAL = """\
-# steps.toml: the step templates this project uses and the process that runs them.
-# The format is described in the steps documentation (docs/manifest.md).
-
-[project]
-name = "{name}"
-
-# Templates, by the name steps refer to them with. Add one with `steps add SOURCE`.
-[templates]
-
-# Variables every step can read as #{{Name}}.
-[variables]
-
-# The process: steps run in this order.
-# [[steps]]
-# name = "Check the site"
-# template = "http-health-check"
-# [steps.parameters]
-# Url = "https://example.com/health"
-"""
-
-
-def write_initial(path: Path, project_name: str) -> None:
-    escaped = project_name.replace("\\", "\\\\").replace('"', '\\"')
-    fsutil.write_text_atomic(path, INITIAL.format(name=escaped))
-
-
-def with_template(text: str, name: str, requirement: Requirement) -> str:
-    """``text`` (a steps.toml) with template ``name`` added or replaced, formatting kept."""
-    document = tomlkit.parse(text)
-    templates = document.get("templates")
-    if templates is None:
-        templates = tomlkit.table()
-        document["templates"] = templates
-    if not isinstance(templates, tomlkit.items.Table):
-        raise StepsError(f"{FILE_NAME}: 'templates' must be a table to add '{name}' to it")
-    entry = tomlkit.table()
-    for key, value in requirement_fields(requirement).items():
-        entry[key] = value
-    if name in templates:
-        templates[name] = entry
-    else:
-        # Comments above the next table's header stay above it, after the new entry.
-        entry.add(tomlkit.nl())
-        for item in _detach_trailing_comments(templates):
-            entry.add(item)
-        templates.add(name, entry)
-    return tomlkit.dumps(document)
-
-
-def _detach_trailing_comments(table: tomlkit.items.Table) -> list[_Trivia]:
-    """Remove and return the comments (and blank lines between them) ending ``table``.
-
-    tomlkit keeps a comment written above a table header as the end of the table before it,
-    which for ``[templates]`` may be its last subtable.
-    """
-    body = table.value.body
-    if body and isinstance(body[-1][1], tomlkit.items.Table):
-        return _detach_trailing_comments(body[-1][1])
-    end = len(body)
-    while end and body[end - 1][0] is None and isinstance(body[end - 1][1], _TRIVIA):
-        end -= 1
-    # Blank lines before the first comment stay where they are.
-    while end < len(body) and isinstance(body[end][1], tomlkit.items.Whitespace):
-        end += 1
-    trailing = [item for _key, item in body[end:] if isinstance(item, _TRIVIA)]
-    del body[end:]
-    return trailing
-
-
 def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
     """The manifest keys that express a requirement, in the order they are written."""
     if isinstance(requirement, PathRequirement):
@@ -390,7 +330,7 @@ def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
     fields: dict[str, str | bool] = {"git": requirement.url}
     if requirement.subdir:
         fields["subdir"] = requirement.subdir
-    for key in _PIN_KEYS:
+    for key in PIN_KEYS:
         value = getattr(requirement, key)
         if value is not None:
             fields[key] = value

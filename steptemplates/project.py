@@ -24,6 +24,7 @@ from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile
 from steptemplates.cache import Cache, PruneReport
 from steptemplates.console import Console
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
+from steptemplates.execution.languages import syntax_for_extension
 from steptemplates.execution.runner import Runner, RunOutcome, RunSettings, StepPlan
 from steptemplates.lockfile import LockedTemplate, Lockfile
 from steptemplates.manifest import GitRequirement, Manifest, PathRequirement, Requirement
@@ -93,7 +94,9 @@ def init(directory: Path, name: str | None = None) -> Path:
         raise StepsError(
             f"{path} already exists", hint="edit it, or use `steps add` to add templates"
         )
-    manifest.write_initial(path, name or directory.resolve().name)
+    from steptemplates import manifest_edit  # tomlkit: only for the commands that edit
+
+    manifest_edit.write_initial(path, name or directory.resolve().name)
     return path
 
 
@@ -179,7 +182,9 @@ def add(
     if not manifest.NAME_PATTERN.fullmatch(name):
         raise StepsError(f"'{name}' is not a usable template name", hint="pass --name NAME")
     text = project.manifest_path.read_text(encoding="utf-8")
-    new_text = manifest.with_template(text, name, requirement)
+    from steptemplates import manifest_edit  # tomlkit: only for the commands that edit
+
+    new_text = manifest_edit.with_template(text, name, requirement)
     new_doc = tomlfile.parse(new_text, path=project.manifest_path, display=manifest.FILE_NAME)
     new_manifest = manifest.from_document(new_doc)
     result = _lock_manifest(
@@ -285,6 +290,12 @@ def sync(
     offline: bool = False,
 ) -> SyncResult:
     """Make every locked template available in the cache, verified against the lock."""
+    return _sync(project, project.manifest(), console, locked, frozen, offline)
+
+
+def _sync(
+    project: Project, current: Manifest, console: Console, locked: bool, frozen: bool, offline: bool
+) -> SyncResult:
     if frozen:
         current_lock = project.lockfile()
         if current_lock is None:
@@ -294,10 +305,8 @@ def sync(
             )
         # Under --frozen the manifest's requirements are not consulted, only its
         # credential settings (token-env) for fetching.
-        current = project.manifest()
         diff: list[LockChange] = []
     else:
-        current = project.manifest()
         result = _lock_manifest(project, current, console, False, locked, offline)
         current_lock, diff = result.lockfile, result.changes
     context = _context(current, console, offline)
@@ -330,9 +339,7 @@ class RunRequest:
 
 def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
     current = project.manifest()
-    synced = sync(
-        project, console, locked=request.locked, frozen=request.frozen, offline=request.offline
-    )
+    synced = _sync(project, current, console, request.locked, request.frozen, request.offline)
     selected = _select_steps(current, request.steps)
     templates: dict[str, Template] = {}
     plans = []
@@ -386,9 +393,9 @@ def _select_steps(current: Manifest, names: Sequence[str]) -> list[manifest.Step
 
 
 def _label(entry: LockedTemplate) -> str:
-    if entry.source == "path":
-        return f"{entry.name} from {entry.path}"
-    return f"{entry.name} {entry.version or entry.tag or (entry.commit or '')[:12]}"
+    return (
+        f"{entry.name} from {entry.path}" if entry.source == "path" else f"{entry.name} {entry.pin}"
+    )
 
 
 def _file_variables(paths: Sequence[Path]) -> list[Variable]:
@@ -423,7 +430,7 @@ def show(project: Project, name: str, console: Console, *, offline: bool = False
     existing = project.lockfile()
     entry = existing.templates.get(name) if existing else None
     if entry is None:
-        entry = source.lock(ref, None, upgrade=False)
+        entry = source.lock(ref)
         locked = f"not locked yet (would lock {_label(entry)})"
     else:
         locked = _label(entry) + (f" at {entry.commit}" if entry.commit else "")
@@ -447,15 +454,6 @@ def _available_versions(requirement: GitRequirement, context: SourceContext) -> 
 
 # --- run-script ----------------------------------------------------------------------------
 
-_SYNTAX_BY_EXTENSION = {
-    ".sh": "bash",
-    ".bash": "bash",
-    ".py": "python",
-    ".ps1": "powershell",
-    ".csx": "csharp",
-    ".fsx": "fsharp",
-}
-
 
 @dataclass(frozen=True)
 class ScriptRunRequest:
@@ -473,7 +471,7 @@ def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
     script = request.script.resolve()
     if not script.is_file():
         raise StepsError(f"{request.script}: script file not found")
-    syntax = request.syntax or _SYNTAX_BY_EXTENSION.get(script.suffix.lower())
+    syntax = request.syntax or syntax_for_extension(script.suffix)
     if syntax is None:
         raise StepsError(
             f"{request.script}: cannot tell the script's language from its extension",

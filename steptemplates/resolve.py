@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from steptemplates import parallel
 from steptemplates.errors import StepsError
@@ -27,23 +28,17 @@ class LockChange:
 
     def describe(self) -> str:
         if self.old is None and self.new is not None:
-            return f"added {self.name} {_pin(self.new)}"
+            return f"added {self.name} {self.new.pin}"
         if self.new is None and self.old is not None:
-            return f"removed {self.name} {_pin(self.old)}"
+            return f"removed {self.name} {self.old.pin}"
         assert self.old is not None and self.new is not None
-        before, after = _pin(self.old), _pin(self.new)
+        before, after = self.old.pin, self.new.pin
         if before != after:
             return f"updated {self.name} {before} -> {after}"
         # Same pin, other details: say which, or "1.2.0 -> 1.2.0" would explain nothing.
         key = next(k for k in _DETAILS if getattr(self.old, k) != getattr(self.new, k))
         was, now = getattr(self.old, key) or "", getattr(self.new, key) or ""
         return f"updated {self.name} {after} ({key} {was!r} -> {now!r})"
-
-
-def _pin(entry: LockedTemplate) -> str:
-    if entry.source == "path":
-        return f"({entry.path})"
-    return entry.version or entry.tag or (entry.commit or "")[:12]
 
 
 def git_auth(manifest: Manifest) -> dict[str, GitAuth]:
@@ -71,15 +66,28 @@ def resolve(
             )
     old = previous.templates if previous else {}
 
-    def job(ref: TemplateRef) -> Callable[[], LockedTemplate]:
-        wants_upgrade = upgrade is True or (isinstance(upgrade, frozenset) and ref.name in upgrade)
-        kind = "git" if isinstance(ref.source, GitRequirement) else "path"
-        source = for_kind(kind, context, manifest.directory)
-        return lambda: source.lock(ref, old.get(ref.name), upgrade=wants_upgrade)
+    def wants_upgrade(ref: TemplateRef) -> bool:
+        return upgrade is True or (isinstance(upgrade, frozenset) and ref.name in upgrade)
 
-    refs = [manifest.templates[name] for name in sorted(manifest.templates)]
-    entries = parallel.run_all([job(ref) for ref in refs])
-    return Lockfile({entry.name: entry for entry in entries})
+    entries: dict[str, LockedTemplate] = {}
+    to_resolve: list[TemplateRef] = []
+    for name in sorted(manifest.templates):
+        ref = manifest.templates[name]
+        previous_entry = old.get(name)
+        # Kept while it still fits (as Cargo does): no source is consulted, no network used.
+        fits = previous_entry and stale_reason(previous_entry, lock_identity(ref)) is None
+        if previous_entry and fits and not wants_upgrade(ref):
+            entries[name] = previous_entry
+            continue
+        to_resolve.append(ref)
+
+    def job(ref: TemplateRef) -> Callable[[], LockedTemplate]:
+        kind = "git" if isinstance(ref.source, GitRequirement) else "path"
+        return partial(for_kind(kind, context, manifest.directory).lock, ref)
+
+    for entry in parallel.run_all([job(ref) for ref in to_resolve]):
+        entries[entry.name] = entry
+    return Lockfile({name: entries[name] for name in sorted(entries)})
 
 
 def out_of_date(manifest: Manifest, previous: Lockfile | None) -> list[str]:

@@ -179,6 +179,23 @@ class Table:
                 )
 
 
+def variables_of(doc: TomlDocument, key_path: KeyPath, table: dict[str, Any]) -> dict[str, str]:
+    """Variable names to values; tables nest names with dots ([Db] Host is ``Db.Host``)."""
+    variables: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            nested = variables_of(doc, (*key_path, key), value)
+            variables.update((f"{key}.{name}", text) for name, text in nested.items())
+            continue
+        text = scalar_to_text(value)
+        if text is None:
+            raise doc.error(
+                (*key_path, key), f"variable '{key}' must be a string, number or boolean"
+            )
+        variables[key] = text
+    return variables
+
+
 def scalar_to_text(value: Any) -> str | None:
     """How TOML scalars become variable values: booleans as .NET prints them."""
     if isinstance(value, bool):
@@ -188,6 +205,23 @@ def scalar_to_text(value: Any) -> str | None:
     if isinstance(value, int | float):
         return str(value)
     return None
+
+
+def quote(value: str) -> str:
+    """A TOML basic string; escapes only what TOML requires, so output is canonical."""
+    out = ['"']
+    for char in value:
+        code = ord(char)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
 
 
 def format_key_path(key_path: KeyPath) -> str:

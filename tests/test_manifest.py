@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from steptemplates import manifest
+from steptemplates import manifest, manifest_edit
 from steptemplates.errors import StepsError
 from steptemplates.manifest import Condition, GitRequirement, PathRequirement
 
@@ -142,7 +142,7 @@ def test_requested(requirement: manifest.Requirement, requested: str) -> None:
             for value in ('"soon"', "0", "inf", "nan", "1e300", '"8d"', "true")
         ],
         ('[[steps]]\ntemplate = "a"\n', "steps.toml:1: 'steps[0].name' is required"),
-        ("[variables]\nlist = [1]\n", "steps.toml:2: 'variables.list' must be a string"),
+        ("[variables]\nlist = [1]\n", "steps.toml:2: variable 'list' must be a string"),
         (
             '[templates.a]\ngit = "u"\n\n[[steps]]\nname = "s"\ntemplate = "a"\nparam = 1\n',
             "steps.toml:7: unknown key 'param' in [steps[0]]; did you mean 'parameters'?",
@@ -165,10 +165,10 @@ def test_find_walks_up(tmp_path: Path) -> None:
 
 
 def test_adding_to_the_initial_manifest_keeps_every_comment_in_place() -> None:
-    text = manifest.INITIAL.format(name="p")
+    text = manifest_edit.INITIAL.format(name='"p"')
 
     for name, version in (("a", "^1"), ("b", "^2")):
-        text = manifest.with_template(text, name, GitRequirement(url=name, version=version))
+        text = manifest_edit.with_template(text, name, GitRequirement(url=name, version=version))
 
     lines = text.splitlines()
     a = lines.index("[templates.a]")
@@ -176,7 +176,7 @@ def test_adding_to_the_initial_manifest_keeps_every_comment_in_place() -> None:
     assert lines[lines.index("[variables]") - 1] == "# Variables every step can read as #{Name}."
     assert lines.index("[templates.b]") < lines.index("[variables]")
     remaining = iter(lines)
-    assert all(line in remaining for line in manifest.INITIAL.format(name="p").splitlines())
+    assert all(line in remaining for line in manifest_edit.INITIAL.format(name='"p"').splitlines())
     assert tomllib.loads(text)["templates"] == {
         "a": {"git": "a", "version": "^1"},
         "b": {"git": "b", "version": "^2"},
@@ -186,7 +186,7 @@ def test_adding_to_the_initial_manifest_keeps_every_comment_in_place() -> None:
 def test_adding_after_templates_defined_only_by_subtables() -> None:
     text = '# top\n[templates.one]  # first\ngit = "u"\n# about variables\n[variables]\nX = 1\n'
 
-    edited = manifest.with_template(text, "two", GitRequirement(url="v", tag="t"))
+    edited = manifest_edit.with_template(text, "two", GitRequirement(url="v", tag="t"))
 
     assert edited == (
         '# top\n[templates.one]  # first\ngit = "u"\n\n[templates.two]\ngit = "v"\ntag = "t"\n'
@@ -195,7 +195,7 @@ def test_adding_after_templates_defined_only_by_subtables() -> None:
 
 
 def test_adding_to_a_manifest_without_templates() -> None:
-    edited = manifest.with_template('[project]\nname = "x"\n', "a", PathRequirement("p", Path()))
+    edited = manifest_edit.with_template('[project]\nname = "x"\n', "a", PathRequirement("p", Path()))
 
     assert tomllib.loads(edited) == {"project": {"name": "x"}, "templates": {"a": {"path": "p"}}}
 
@@ -203,14 +203,14 @@ def test_adding_to_a_manifest_without_templates() -> None:
 def test_replacing_keeps_the_position() -> None:
     text = '[templates.a]\ngit = "u"\ntag = "v1"\n\n[templates.b]\ngit = "u"\n'
 
-    edited = manifest.with_template(text, "a", GitRequirement(url="w", branch="main"))
+    edited = manifest_edit.with_template(text, "a", GitRequirement(url="w", branch="main"))
 
     assert edited == '[templates.a]\ngit = "w"\nbranch = "main"\n\n[templates.b]\ngit = "u"\n'
 
 
 def test_templates_that_is_not_a_table() -> None:
     with pytest.raises(StepsError, match="'templates' must be a table to add 'a' to it"):
-        manifest.with_template("templates = 1\n", "a", GitRequirement(url="u"))
+        manifest_edit.with_template("templates = 1\n", "a", GitRequirement(url="u"))
 
 
 @pytest.mark.parametrize(
@@ -233,3 +233,29 @@ def test_a_url_with_a_password_is_refused_without_showing_it(tmp_path: Path) -> 
     message = error_of(tmp_path, '[templates.a]\ngit = "https://me:hunter2@host/x.git"\n')
     assert message.startswith("steps.toml:2: template 'a': the git URL has credentials written")
     assert "hunter2" not in message
+
+
+def test_templates_from_one_repository_share_its_credentials(tmp_path: Path) -> None:
+    message = error_of(
+        tmp_path,
+        '[templates.a]\ngit = "https://h/x.git"\ntoken-env = "A"\n'
+        '[templates.b]\ngit = "https://h/x.git"\nsubdir = "b"\ntoken-env = "B"\n',
+    )
+    assert message == (
+        "steps.toml:7: templates 'a' and 'b' come from the same repository but give different "
+        "token-env or username; give both the same settings"
+    )
+
+
+def test_dotted_variable_names(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        '[variables]\nPlain = "a"\n"Quoted.Name" = "b"\nDatabase.Host = "db"\n'
+        "[variables.Site]\nPort = 8080\n",
+    )
+    assert loaded.variables == {
+        "Plain": "a",
+        "Quoted.Name": "b",
+        "Database.Host": "db",
+        "Site.Port": "8080",
+    }

@@ -44,13 +44,14 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def add_resolution_options(parser: argparse.ArgumentParser, *, frozen: bool) -> None:
     group = parser.add_argument_group("lockfile and network")
-    group.add_argument(
+    lock_mode = group.add_mutually_exclusive_group()
+    lock_mode.add_argument(
         "--locked",
         action="store_true",
         help="fail if steps.lock would change instead of updating it",
     )
     if frozen:
-        group.add_argument(
+        lock_mode.add_argument(
             "--frozen",
             action="store_true",
             help="use steps.lock as it is, without checking it against steps.toml; "

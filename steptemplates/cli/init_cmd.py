@@ -24,7 +24,7 @@ def _init(args: argparse.Namespace, console: Console) -> int:
 
 INIT = Command(
     "init",
-    "create a steps.toml in the current directory",
+    "create a steps.toml (in DIR, default the current directory)",
     "Create a commented steps.toml to start a project.",
     _configure_init,
     _init,
@@ -79,7 +79,7 @@ def _add(args: argparse.Namespace, console: Console) -> int:
     fields = ", ".join(f"{k} = {v!r}" for k, v in requirement_fields(result.requirement).items())
     verb = "Replaced" if result.replaced else "Added"
     entry = result.entry
-    pin = entry.version or entry.tag or (entry.commit or "")[:12] or entry.path
+    pin = entry.pin
     console.status(f"{verb} template '{result.name}' ({fields}); locked {pin}")
     return 0
 

@@ -31,7 +31,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
             where, requested = source.path, "path"
         pin = "(not locked)"
         if entry is not None:
-            pin = entry.version or entry.tag or (entry.commit or "")[:12] or "path"
+            pin = "path" if entry.source == "path" else entry.pin
         rows.append((name, where, requested, pin))
     for row in _table(rows):
         console.line(Level.INFO, row)

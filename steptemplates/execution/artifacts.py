@@ -28,7 +28,9 @@ def collect_artifacts(
     requests: Iterable[ArtifactRequest], dest_dir: Path
 ) -> tuple[CollectedArtifact, ...]:
     """Copy each requested file into ``dest_dir`` under a safe name that is not yet taken."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    requests = tuple(requests)
+    if requests:
+        dest_dir.mkdir(parents=True, exist_ok=True)
     return tuple(_collect(request, dest_dir) for request in requests)
 
 

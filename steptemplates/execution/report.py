@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from steptemplates import fsutil
-from steptemplates.variables.secrets import Masker
+from steptemplates.masking import Masker
 
 REPORT_FORMAT = 1
 

@@ -23,10 +23,10 @@ from steptemplates.execution.languages import get_language
 from steptemplates.execution.report import ArtifactRecord, RunRecord, StepRecord, write_report
 from steptemplates.execution.script import Outcome, ScriptRequest, ScriptResult, run_script
 from steptemplates.manifest import Condition
+from steptemplates.masking import MASK
 from steptemplates.templates import ParameterType, Template
 from steptemplates.variables.collection import Variable, VariableSet
 from steptemplates.variables.engine import Evaluator
-from steptemplates.variables.secrets import MASK
 
 EXIT_TIMED_OUT = 124
 EXIT_INTERRUPTED = 130

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +51,9 @@ class Outcome(enum.Enum):
 class ScriptResult:
     outcome: Outcome
     exit_code: int | None  # None when the script was stopped (timed out, interrupted)
-    duration: float
     output_variables: tuple[OutputVariable, ...]
     artifacts: tuple[ArtifactRequest, ...]
     result_message: str | None
-    had_error_output: bool  # a non-blank stderr line was shown as an error
 
 
 def run_script(request: ScriptRequest, console: Console) -> ScriptResult:
@@ -68,9 +65,7 @@ def run_script(request: ScriptRequest, console: Console) -> ScriptResult:
         argv = language.prepare(
             request.script.absolute(), Path(private_dir), request.variables, request.parameters
         )
-        started = time.monotonic()
         result = run_process(argv, request.workdir, output.stdout, output.stderr, request.timeout)
-        duration = time.monotonic() - started
     if result.output_cut_off and result.ending is Ending.EXITED:
         console.line(
             Level.VERBOSE,
@@ -79,11 +74,9 @@ def run_script(request: ScriptRequest, console: Console) -> ScriptResult:
     return ScriptResult(
         outcome=_outcome(result.ending, result.exit_code),
         exit_code=result.exit_code,
-        duration=duration,
         output_variables=tuple(output.variables.values()),
         artifacts=tuple(output.artifacts),
         result_message=output.result_message,
-        had_error_output=output.had_error_output,
     )
 
 
@@ -124,7 +117,6 @@ class _ScriptOutput:
         self.variables: dict[str, OutputVariable] = {}
         self.artifacts: list[ArtifactRequest] = []
         self.result_message: str | None = None
-        self.had_error_output = False
 
     def stdout(self, line: str) -> None:
         message = parse_message(line)
@@ -134,9 +126,6 @@ class _ScriptOutput:
             self._handle(message)
 
     def stderr(self, line: str) -> None:
-        # Only stdout carries service messages; Calamari never counts such lines as errors.
-        if self._stderr_level is Level.ERROR and line.strip() and not line.startswith("##octopus"):
-            self.had_error_output = True
         self._show(self._stderr_level, line)
 
     def _show(self, level: Level | None, text: str) -> None:

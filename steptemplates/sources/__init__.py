@@ -50,10 +50,8 @@ class SourceContext:
 
 
 class Source(Protocol):
-    def lock(
-        self, ref: TemplateRef, previous: LockedTemplate | None, *, upgrade: bool
-    ) -> LockedTemplate:
-        """The lock entry for ``ref``: ``previous`` when it still fits and no upgrade is asked."""
+    def lock(self, ref: TemplateRef) -> LockedTemplate:
+        """Resolve ``ref`` afresh into a lock entry (fetching what it needs into the cache)."""
         ...
 
     def materialize(self, entry: LockedTemplate) -> Path:

@@ -11,9 +11,9 @@ from pathlib import Path
 from steptemplates import git
 from steptemplates.cache import EntryStatus
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
-from steptemplates.lockfile import LockedTemplate, stale_reason
+from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import GitRequirement, TemplateRef
-from steptemplates.sources import SourceContext, lock_identity
+from steptemplates.sources import SourceContext
 from steptemplates.templates import load_template
 from steptemplates.versions import Version, parse_range, version_from_tag
 
@@ -35,13 +35,9 @@ class GitSource:
 
     # --- lock ---
 
-    def lock(
-        self, ref: TemplateRef, previous: LockedTemplate | None, *, upgrade: bool
-    ) -> LockedTemplate:
+    def lock(self, ref: TemplateRef) -> LockedTemplate:
         requirement = ref.source
         assert isinstance(requirement, GitRequirement)
-        if previous and not upgrade and stale_reason(previous, lock_identity(ref)) is None:
-            return previous
         label = f"template '{ref.name}'"
         with _naming(label, "check its 'git' URL in steps.toml"):
             credentials = self.context.git_credentials(requirement.url)
@@ -247,8 +243,7 @@ class GitSource:
         credentials = self.context.git_credentials(entry.url)
         want = entry.commit
         if entry.tag is not None:
-            refs = git.list_remote_refs(entry.url, credentials)
-            git.write_ref_snapshot(mirror, refs)
+            refs = self._remote_refs(entry.url, mirror, credentials, f"template '{entry.name}'")
             remote = refs.tags().get(entry.tag)
             if remote is None:
                 raise LockMismatchError(
@@ -311,6 +306,7 @@ def _naming(label: str, hint: str) -> Iterator[None]:
     try:
         yield
     except StepsError as error:
-        if error.message.startswith(label):
-            raise
-        raise type(error)(f"{label}: {error.message}", hint=error.hint or hint) from error
+        if not error.message.startswith(label):
+            error.message = f"{label}: {error.message}"
+            error.hint = error.hint or hint
+        raise

@@ -20,9 +20,7 @@ class PathSource:
         self.context = context
         self.manifest_dir = manifest_dir
 
-    def lock(
-        self, ref: TemplateRef, previous: LockedTemplate | None, *, upgrade: bool
-    ) -> LockedTemplate:
+    def lock(self, ref: TemplateRef) -> LockedTemplate:
         requirement = ref.source
         assert isinstance(requirement, PathRequirement)
         if not requirement.resolved.is_dir():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -55,10 +55,3 @@ class VariableSet:
 
     def sensitive_values(self) -> list[str]:
         return [v.value for v in self._entries.values() if v.sensitive and v.value]
-
-    def as_dict(self) -> dict[str, str]:
-        return {v.name: v.value for v in self._entries.values()}
-
-
-def from_mapping(values: Mapping[str, str], *, sensitive: bool = False) -> list[Variable]:
-    return [Variable(name, value, sensitive) for name, value in values.items()]

@@ -73,7 +73,3 @@ class Evaluator:
         value = None if raw is None else self._render(raw, (*chain, name))
         self._evaluated[key] = value
         return value
-
-
-def render(text: str, variables: VariableSet) -> str:
-    return Evaluator(variables).render(text)

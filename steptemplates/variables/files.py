@@ -58,23 +58,6 @@ def _text(path: Path, name: str, value: Any) -> str:
 
 def _from_toml(path: Path) -> list[Variable]:
     doc = tomlfile.load(path)
-    variables: list[Variable] = []
-    _flatten_toml(doc, (), doc.data, variables)
-    return variables
-
-
-def _flatten_toml(
-    doc: tomlfile.TomlDocument,
-    prefix: tuple[str, ...],
-    table: dict[str, Any],
-    out: list[Variable],
-) -> None:
-    # Tables nest names with dots: [Database] Host = "x" is the variable Database.Host.
-    for key, value in table.items():
-        if isinstance(value, dict):
-            _flatten_toml(doc, (*prefix, key), value, out)
-            continue
-        text = tomlfile.scalar_to_text(value)
-        if text is None:
-            raise doc.error((*prefix, key), f"variable '{key}' must be a string, number or boolean")
-        out.append(Variable(".".join((*prefix, key)), text))
+    return [
+        Variable(name, value) for name, value in tomlfile.variables_of(doc, (), doc.data).items()
+    ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from steptemplates.manifest import INITIAL
+from steptemplates.manifest_edit import INITIAL
 from tests.support.gitserver import HTTP_TOKEN, HTTP_USER, ServedRepo, SmartHttpServer
 from tests.support.projects import OTHER, Catalog, Steps, cache_root, write_template
 
@@ -17,7 +17,7 @@ from tests.support.projects import OTHER, Catalog, Steps, cache_root, write_temp
 def test_init_writes_a_commented_manifest(steps: Steps) -> None:
     created = steps.ok("init", "--name", 'my "project"')
 
-    assert steps.manifest.read_text() == INITIAL.format(name='my \\"project\\"')
+    assert steps.manifest.read_text() == INITIAL.format(name='"my \\"project\\""')
     assert "Created" in created.err
     steps.ok("list")
 

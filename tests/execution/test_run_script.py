@@ -62,13 +62,6 @@ def test_stderr_modes_and_error_output(run: RunScript) -> None:
         (Level.VERBOSE, "p1"),
         (Level.ERROR, "e2"),
     ]
-    assert ran.result.had_error_output
-
-
-def test_progress_stderr_and_blank_stderr_are_not_error_output(run: RunScript) -> None:
-    ran = run("bash", "echo >&2\necho '##octopus[stderr-progress]'\necho cloning... >&2\n")
-    assert ran.result.outcome is Outcome.SUCCEEDED
-    assert not ran.result.had_error_output
 
 
 @pytest.mark.parametrize(
@@ -152,7 +145,6 @@ def test_outcome_follows_the_exit_code(
 ) -> None:
     result = run(syntax, text).result
     assert (result.outcome, result.exit_code) == (outcome, code)
-    assert result.duration >= 0
 
 
 WAIT_FOR_GO = {

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from steptemplates.errors import StepsError
-from steptemplates.execution.languages import SYNTAXES, get_language
+from steptemplates.execution.languages import SYNTAXES, get_language, syntax_for_extension
+from steptemplates.templates.model import SCRIPT_SYNTAXES
 
 MISSING = {
     "bash": "bash scripts need `bash` on PATH; install it",
@@ -73,3 +74,15 @@ def test_detected_but_not_yet_runnable(
         language.prepare(tmp_path / f"script{language.extension}", private, {}, ())
     assert str(caught.value) == expected
     assert list(private.iterdir()) == []
+
+
+def test_every_template_syntax_has_a_language() -> None:
+    assert SYNTAXES == SCRIPT_SYNTAXES
+    assert [syntax_for_extension(e) for e in (".sh", ".PY", ".ps1", ".csx", ".fsx", ".rb")] == [
+        "bash",
+        "python",
+        "powershell",
+        "csharp",
+        "fsharp",
+        None,
+    ]

@@ -1,12 +1,12 @@
+from steptemplates.masking import MASK, Masker
 from steptemplates.variables.collection import Variable, VariableSet
-from steptemplates.variables.secrets import MASK, Masker
 
 
 def test_later_values_win_and_the_first_spelling_stays() -> None:
     values = VariableSet([Variable("Url", "a")])
     values.set("URL", "b")
     assert values.get("url") == "b"
-    assert values.as_dict() == {"Url": "b"}
+    assert [(v.name, v.value) for v in values] == [("Url", "b")]
 
 
 def test_sensitivity_survives_a_plain_override() -> None:

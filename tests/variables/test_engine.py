@@ -2,7 +2,7 @@ import pytest
 
 from steptemplates.errors import StepsError
 from steptemplates.variables.collection import VariableSet
-from steptemplates.variables.engine import Evaluator, render
+from steptemplates.variables.engine import Evaluator
 
 
 def variables(**values: str) -> VariableSet:
@@ -33,7 +33,7 @@ def variables(**values: str) -> VariableSet:
 def test_render(template: str, expected: str) -> None:
     values = variables(Name="world", Nested="Hello #{Name}", Deep="[#{Nested}]")
     values.set("Octopus.Action[Step A].Output.Url", "http://x")
-    assert render(template, values) == expected
+    assert Evaluator(values).render(template) == expected
 
 
 def test_value_evaluates_nested_references() -> None:
@@ -44,4 +44,4 @@ def test_value_evaluates_nested_references() -> None:
 
 def test_a_cycle_is_an_error_naming_the_chain() -> None:
     with pytest.raises(StepsError, match=r"variable 'A' refers to itself \(A -> B -> A\)"):
-        render("#{A}", variables(A="#{B}", B="#{A}"))
+        Evaluator(variables(A="#{B}", B="#{A}")).render("#{A}")

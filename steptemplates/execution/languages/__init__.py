@@ -6,7 +6,7 @@ from steptemplates.errors import StepsError
 from steptemplates.execution.languages import bash, csharp, fsharp, powershell, python
 from steptemplates.execution.languages.base import Language
 
-__all__ = ["SYNTAXES", "Language", "get_language"]
+__all__ = ["SYNTAXES", "Language", "get_language", "syntax_for_extension"]
 
 _LANGUAGES: dict[str, Language] = {
     language.syntax: language
@@ -20,6 +20,11 @@ _LANGUAGES: dict[str, Language] = {
 }
 
 SYNTAXES: tuple[str, ...] = tuple(_LANGUAGES)
+
+
+def syntax_for_extension(extension: str) -> str | None:
+    """The syntax of a script file named ``*<extension>`` (``.sh`` is bash), if any."""
+    return next((s for s, lang in _LANGUAGES.items() if lang.extension == extension.lower()), None)
 
 
 def get_language(syntax: str) -> Language:

@@ -29,9 +29,6 @@ class Masker:
             self._values |= new
             self._pattern = None
 
-    def __bool__(self) -> bool:
-        return bool(self._values)
-
     def mask(self, text: str) -> str:
         if not self._values:
             return text

@@ -1,0 +1,87 @@
+"""Editing ``steps.toml`` through tomlkit, so comments, order and formatting survive.
+
+Kept apart from ``manifest`` because only ``steps init`` and ``steps add`` need tomlkit,
+and every other command would pay for importing it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomlkit
+import tomlkit.items
+
+from steptemplates import fsutil, tomlfile
+from steptemplates.errors import StepsError
+from steptemplates.manifest import FILE_NAME, Requirement, requirement_fields
+
+_Trivia = tomlkit.items.Whitespace | tomlkit.items.Comment
+_TRIVIA = (tomlkit.items.Whitespace, tomlkit.items.Comment)
+
+INITIAL = """\
+# steps.toml: the step templates this project uses and the process that runs them.
+# The format is described in the steps documentation (docs/manifest.md).
+
+[project]
+name = {name}
+
+# Templates, by the name steps refer to them with. Add one with `steps add SOURCE`.
+[templates]
+
+# Variables every step can read as #{{Name}}.
+[variables]
+
+# The process: steps run in this order.
+# [[steps]]
+# name = "Check the site"
+# template = "http-health-check"
+# [steps.parameters]
+# Url = "https://example.com/health"
+"""
+
+
+def write_initial(path: Path, project_name: str) -> None:
+    fsutil.write_text_atomic(path, INITIAL.format(name=tomlfile.quote(project_name)))
+
+
+def with_template(text: str, name: str, requirement: Requirement) -> str:
+    """``text`` (a steps.toml) with template ``name`` added or replaced, formatting kept."""
+    document = tomlkit.parse(text)
+    templates = document.get("templates")
+    if templates is None:
+        templates = tomlkit.table()
+        document["templates"] = templates
+    if not isinstance(templates, tomlkit.items.Table):
+        raise StepsError(f"{FILE_NAME}: 'templates' must be a table to add '{name}' to it")
+    entry = tomlkit.table()
+    for key, value in requirement_fields(requirement).items():
+        entry[key] = value
+    if name in templates:
+        templates[name] = entry
+    else:
+        # Comments above the next table's header stay above it, after the new entry.
+        entry.add(tomlkit.nl())
+        for item in _detach_trailing_comments(templates):
+            entry.add(item)
+        templates.add(name, entry)
+    return tomlkit.dumps(document)
+
+
+def _detach_trailing_comments(table: tomlkit.items.Table) -> list[_Trivia]:
+    """Remove and return the comments (and blank lines between them) ending ``table``.
+
+    tomlkit keeps a comment written above a table header as the end of the table before it,
+    which for ``[templates]`` may be its last subtable.
+    """
+    body = table.value.body
+    if body and isinstance(body[-1][1], tomlkit.items.Table):
+        return _detach_trailing_comments(body[-1][1])
+    end = len(body)
+    while end and body[end - 1][0] is None and isinstance(body[end - 1][1], _TRIVIA):
+        end -= 1
+    # Blank lines before the first comment stay where they are.
+    while end < len(body) and isinstance(body[end][1], tomlkit.items.Whitespace):
+        end += 1
+    trailing = [item for _key, item in body[end:] if isinstance(item, _TRIVIA)]
+    del body[end:]
+    return trailing
