@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from steptemplates.cache import Cache
 from steptemplates.console import Console
 from steptemplates.lockfile import LockedTemplate
-from steptemplates.manifest import TemplateRef
+from steptemplates.manifest import GitRequirement, TemplateRef
 
 if TYPE_CHECKING:
     from steptemplates.git import GitCredentials
@@ -65,8 +65,6 @@ class Source(Protocol):
 
 def lock_identity(ref: TemplateRef) -> dict[str, str]:
     """The lock fields that must match for a locked entry to still satisfy ``ref``."""
-    from steptemplates.manifest import GitRequirement
-
     source = ref.source
     if isinstance(source, GitRequirement):
         return {
