@@ -565,25 +565,22 @@ def test_unsupported_syntax_is_reported_with_file_and_line(cli: Cli, project: Pa
     )
 
 
-def test_missing_interpreter_fails_before_anything_runs(
-    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write_template(
-        project / "ps",
-        {
-            "steptemplate.toml": 'name = "ps"\n[script]\nsyntax = "powershell"\nbody = "Write-Host 1"\n'
-        },
-    )
+def bash_then_powershell(project: Path) -> None:
+    """A bash step that would leave a file `ran`, then a PowerShell step."""
     write_template(
         project / "sh",
         {"steptemplate.toml": 'name = "sh"\n[script]\nsyntax = "bash"\nbody = "touch ran"\n'},
+    )
+    write_template(
+        project / "ps",
+        {"steptemplate.toml": 'name = "ps"\n[script]\nsyntax = "powershell"\nbody = "x"\n'},
     )
     manifest(
         project,
         """
         [templates]
-        ps = { path = "ps" }
         sh = { path = "sh" }
+        ps = { path = "ps" }
         [[steps]]
         name = "Bash first"
         template = "sh"
@@ -592,6 +589,12 @@ def test_missing_interpreter_fails_before_anything_runs(
         template = "ps"
         """,
     )
+
+
+def test_missing_interpreter_fails_before_anything_runs(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bash_then_powershell(project)
     monkeypatch.setenv(
         "PATH",
         os.pathsep.join(
@@ -794,28 +797,7 @@ def test_a_syntax_that_cannot_run_yet_is_refused_before_anything_runs(
     fake.mkdir()
     (fake / "pwsh").touch(mode=0o755)
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    write_template(
-        project / "sh",
-        {"steptemplate.toml": 'name = "sh"\n[script]\nsyntax = "bash"\nbody = "touch ran"\n'},
-    )
-    write_template(
-        project / "ps",
-        {"steptemplate.toml": 'name = "ps"\n[script]\nsyntax = "powershell"\nbody = "x"\n'},
-    )
-    manifest(
-        project,
-        """
-        [templates]
-        sh = { path = "sh" }
-        ps = { path = "ps" }
-        [[steps]]
-        name = "First"
-        template = "sh"
-        [[steps]]
-        name = "PowerShell"
-        template = "ps"
-        """,
-    )
+    bash_then_powershell(project)
     result = cli("run")
     assert result.code == 2
     assert "running powershell scripts is not supported yet" in result.err
@@ -829,7 +811,10 @@ def test_unwritable_outputs_are_errors_not_tracebacks(
     script.write_text("touch ran\n")
     result = cli("run-script", "--script", str(script), "--report", str(tmp_path))
     assert result.code == 2
-    assert result.err.splitlines()[-1] == f"error: --report {tmp_path} is a directory; give a file name"
+    assert (
+        result.err.splitlines()[-1]
+        == f"error: --report {tmp_path} is a directory; give a file name"
+    )
     assert not (project / "ran").exists()
     (tmp_path / "file").touch()
     result = cli("init", str(tmp_path / "file"))
