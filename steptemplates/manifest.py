@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from steptemplates import tomlfile
 from steptemplates.errors import StepsError
+from steptemplates.variables import scoping
+from steptemplates.variables.files import located_toml, variables_from_mapping
+from steptemplates.variables.scoping import KnownNames, ScopedVariable
 from steptemplates.versions import parse_range
 
 FILE_NAME = "steps.toml"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-_TOP_KEYS = ("project", "templates", "variables", "steps")
-_PROJECT_KEYS = ("name",)
+_TOP_KEYS = ("project", "templates", "variables", "steps", "targets")
+_PROJECT_KEYS = ("name", "environments", "tenants")
+_TARGET_KEYS = ("roles",)
 _GIT_KEYS = (
     "git",
     "subdir",
@@ -108,7 +112,11 @@ class Manifest:
     project_name: str
     templates: Mapping[str, TemplateRef]
     steps: tuple[Step, ...]
-    variables: Mapping[str, str]
+    variables: tuple[ScopedVariable, ...]
+    # Declared names, so that a misspelt --environment or scope is an error (docs/variables.md).
+    environments: tuple[str, ...] = ()
+    tenants: tuple[str, ...] = ()
+    targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> roles
 
     @property
     def directory(self) -> Path:
@@ -116,6 +124,18 @@ class Manifest:
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
+
+    def known_names(self, variables: Iterable[ScopedVariable] = ()) -> KnownNames:
+        """What a context and scopes are checked against: the declarations and the process,
+        plus the names used by the scopes of these variables and of ``[variables]``."""
+        return KnownNames.build(
+            environments=self.environments,
+            tenants=self.tenants,
+            targets=self.targets,
+            steps=[step.name for step in self.steps],
+            variables=(*self.variables, *variables),
+            manifest=FILE_NAME,
+        )
 
 
 def find(start: Path) -> Path:
@@ -139,15 +159,24 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
     root = doc.root()
     project = root.table("project")
     project_name = path.parent.name
+    environments: tuple[str, ...] = ()
+    tenants: tuple[str, ...] = ()
     if project is not None:
         project_name = project.string("name", default=project_name) or project_name
+        environments = _declared_names(project, "environments", "environment")
+        tenants = _declared_names(project, "tenants", "tenant")
         project.reject_unknown(_PROJECT_KEYS)
     templates = _templates(root.table("templates"), path.parent)
     variables = _variables(root.table("variables"))
     steps = tuple(_step(table) for table in root.tables("steps"))
     _check_steps(steps, root.tables("steps"), templates)
+    targets = _targets(root.table("targets"))
     root.reject_unknown(_TOP_KEYS)
-    return Manifest(path, project_name, templates, steps, variables)
+    loaded = Manifest(
+        path, project_name, templates, steps, variables, environments, tenants, targets
+    )
+    scoping.check_scopes(variables, loaded.known_names())
+    return loaded
 
 
 def _display(path: Path) -> str:
@@ -252,10 +281,44 @@ def normalise_subdir(subdir: str, entry: tomlfile.Table | None = None) -> str:
     return "/".join(parts)
 
 
-def _variables(table: tomlfile.Table | None) -> dict[str, str]:
+def _variables(table: tomlfile.Table | None) -> tuple[ScopedVariable, ...]:
+    if table is None:
+        return ()
+    located = located_toml(table.doc, origin=FILE_NAME)
+    return tuple(variables_from_mapping(table.data, located, base=table.key_path))
+
+
+def _declared_names(table: tomlfile.Table, key: str, what: str) -> tuple[str, ...]:
+    names = table.strings(key)
+    repeated = _repeated(names)
+    if repeated:
+        raise table.error(key, f"{what} '{repeated}' is declared twice")
+    return names
+
+
+def _repeated(names: Iterable[str]) -> str | None:
+    """A name given twice; names match case-insensitively, so "UAT" and "uat" are one."""
+    seen: set[str] = set()
+    for name in names:
+        if name.casefold() in seen:
+            return name
+        seen.add(name.casefold())
+    return None
+
+
+def _targets(table: tomlfile.Table | None) -> dict[str, tuple[str, ...]]:
+    """``[targets.NAME]`` tables: the deployment targets (machines) and their roles."""
     if table is None:
         return {}
-    return tomlfile.variables_of(table.doc, table.key_path, table.data)
+    targets: dict[str, tuple[str, ...]] = {}
+    for name, entry in table.subtables():
+        if not name.strip():
+            raise entry.error(None, "a target name cannot be empty")
+        if _repeated([*targets, name]):
+            raise entry.error(None, f"target '{name}' is declared twice")
+        targets[name] = _declared_names(entry, "roles", f"target '{name}': role")
+        entry.reject_unknown(_TARGET_KEYS)
+    return targets
 
 
 def _step(table: tomlfile.Table) -> Step:

@@ -16,7 +16,7 @@ import difflib
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -31,8 +31,7 @@ from steptemplates.manifest import GitRequirement, Manifest, PathRequirement, Re
 from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, out_of_date, resolve
 from steptemplates.sources import GitAuth, SourceContext, for_kind
 from steptemplates.templates import Script, Template, load_template
-from steptemplates.variables.collection import Variable
-from steptemplates.variables.files import load_variables_file
+from steptemplates.variables import inputs, scoping
 from steptemplates.versions import caret_range_for, parse_range, version_from_tag
 
 STATE_DIR = ".steps"
@@ -335,10 +334,20 @@ class RunRequest:
     locked: bool = False
     frozen: bool = False
     offline: bool = False
+    context: scoping.Context = field(default_factory=scoping.Context)
+    strict_variables: bool = False
+    release_number: str | None = None
 
 
 def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
     current = project.manifest()
+    # Variables first: a misspelt --environment or a wrong secrets password fails at once.
+    gathered = inputs.gather(
+        current,
+        files=request.variables_files,
+        overrides=request.overrides,
+        context=request.context,
+    )
     synced = _sync(project, current, console, request.locked, request.frozen, request.offline)
     selected = _select_steps(current, request.steps)
     templates: dict[str, Template] = {}
@@ -368,11 +377,14 @@ def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
         project_name=current.project_name,
         project_dir=project.directory,
         state_dir=project.state_dir,
-        project_variables=[Variable(k, v) for k, v in current.variables.items()],
-        file_variables=_file_variables(request.variables_files),
-        overrides=[Variable(k, v) for k, v in request.overrides],
+        project_variables=gathered.project,
+        file_variables=gathered.files,
+        overrides=gathered.overrides,
+        context=gathered.context,
         keep_workdir=request.keep_workdir,
         report_path=request.report_path,
+        release_number=request.release_number,
+        strict_variables=request.strict_variables,
     )
     return Runner(settings, console).run(plans)
 
@@ -396,13 +408,6 @@ def _label(entry: LockedTemplate) -> str:
     return (
         f"{entry.name} from {entry.path}" if entry.source == "path" else f"{entry.name} {entry.pin}"
     )
-
-
-def _file_variables(paths: Sequence[Path]) -> list[Variable]:
-    variables: list[Variable] = []
-    for path in paths:
-        variables.extend(load_variables_file(path))
-    return variables
 
 
 # --- show ----------------------------------------------------------------------------------
@@ -462,8 +467,12 @@ class ScriptRunRequest:
     parameters: Sequence[str] = ()
     substitute: bool = False
     variables_files: Sequence[Path] = ()
+    # Calamari's encrypted files: --sensitive-variables with its password.
+    encrypted_files: Sequence[inputs.EncryptedFile] = ()
     overrides: Sequence[tuple[str, str]] = ()
     report_path: Path | None = None
+    context: scoping.Context = field(default_factory=scoping.Context)
+    strict_variables: bool = False
 
 
 def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
@@ -489,13 +498,22 @@ def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
         script=Script(syntax=syntax, body=body, file=script.name),
         root=script.parent,
     )
+    gathered = inputs.gather(
+        None,
+        files=request.variables_files,
+        encrypted=request.encrypted_files,
+        overrides=request.overrides,
+        context=request.context,
+    )
     here = Path.cwd()
     settings = RunSettings(
         project_name=here.name,
         project_dir=here,
         state_dir=here / STATE_DIR,
-        file_variables=_file_variables(request.variables_files),
-        overrides=[Variable(k, v) for k, v in request.overrides],
+        file_variables=gathered.files,
+        overrides=gathered.overrides,
+        context=gathered.context,
+        strict_variables=request.strict_variables,
         report_path=request.report_path,
         in_place=here,
         substitute_script=request.substitute,

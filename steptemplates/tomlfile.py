@@ -7,9 +7,11 @@ schema; ``Table`` checks types and unknown keys and finds the line a key is on, 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import tomllib
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +137,17 @@ class Table:
             raise self.error(key, f"'{self._describe(key)}' must be a string, number or boolean")
         return text
 
+    def strings(self, key: str) -> tuple[str, ...]:
+        """An array of non-empty strings; absent means empty."""
+        value = self._get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"'{self._describe(key)}' must be an array of strings")
+        if not all(v.strip() for v in value):
+            raise self.error(key, f"'{self._describe(key)}' holds an empty string")
+        return tuple(value)
+
     def raw(self, key: str) -> Any:
         return self._get(key)
 
@@ -177,23 +190,6 @@ class Table:
                     f"unknown key '{key}'{where}",
                     hint=hint or f"expected one of: {expected}",
                 )
-
-
-def variables_of(doc: TomlDocument, key_path: KeyPath, table: dict[str, Any]) -> dict[str, str]:
-    """Variable names to values; tables nest names with dots ([Db] Host is ``Db.Host``)."""
-    variables: dict[str, str] = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            nested = variables_of(doc, (*key_path, key), value)
-            variables.update((f"{key}.{name}", text) for name, text in nested.items())
-            continue
-        text = scalar_to_text(value)
-        if text is None:
-            raise doc.error(
-                (*key_path, key), f"variable '{key}' must be a string, number or boolean"
-            )
-        variables[key] = text
-    return variables
 
 
 def scalar_to_text(value: Any) -> str | None:
@@ -317,3 +313,160 @@ def locate_key(text: str, key_path: KeyPath) -> int | None:
         if parts is not None:
             consider((*current, *parts), line_no)
     return best[1] if best and best[0] > 0 else None
+
+
+# --- the line of every key at once (for files with many entries, and array elements) -------
+
+_TOKEN = re.compile(
+    r'''(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""(?:"{0,2})'''
+    r"|'''(?:[^']|'(?!''))*'''(?:'{0,2})"
+    r"""|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+    r"|(?P<comment>#[^\n]*)|(?P<newline>\n)|(?P<punct>[\[\]{}=,.])|(?P<space>[ \t\r]+)"
+    r"|(?P<bare>[^\s\[\]{}=,.\"'#]+)",
+    re.DOTALL,
+)
+_Token = tuple[str, str, int]  # kind, text, offset
+
+
+def key_lines(text: str) -> dict[KeyPath, int]:
+    """The 1-based line of every key, table header and array element of valid TOML.
+
+    ``locate_key`` scans the whole text per key, which is fine for one error; this reads the
+    text once, so a file with thousands of variables can keep the line of each, and it
+    knows the elements of inline arrays (``X = [ {...}, {...} ]``), one per line or not.
+    Best effort: on text it cannot follow it returns what it found so far.
+    """
+    index = _LineIndex(text)
+    with contextlib.suppress(IndexError):  # only for messages: partial is better than none
+        index.document()
+    return index.lines
+
+
+class _LineIndex:
+    def __init__(self, text: str) -> None:
+        self.tokens: list[_Token] = [
+            (match.lastgroup or "", match.group(), match.start())
+            for match in _TOKEN.finditer(text)
+            if match.lastgroup not in ("space", "comment")
+        ]
+        self.breaks = [match.start() for match in re.finditer("\n", text)]
+        self.pos = 0
+        self.lines: dict[KeyPath, int] = {}
+        self.array_counts: dict[tuple[str, ...], int] = {}
+
+    def document(self) -> None:
+        table: KeyPath = ()
+        while self.pos < len(self.tokens):
+            if self._at("newline"):
+                self.pos += 1
+            elif self._at("punct", "["):
+                table = self._header()
+            else:
+                self._pair(table, top=True)
+
+    def _at(self, kind: str, text: str | None = None) -> bool:
+        if self.pos >= len(self.tokens):
+            return False
+        token = self.tokens[self.pos]
+        return token[0] == kind and (text is None or token[1] == text)
+
+    def _line(self) -> int:
+        return bisect_left(self.breaks, self.tokens[self.pos][2]) + 1
+
+    def _record(self, path: KeyPath, line: int) -> None:
+        self.lines.setdefault(path, line)
+
+    def _header(self) -> KeyPath:
+        line = self._line()
+        start = self.tokens[self.pos][2]
+        self.pos += 1
+        double = self._at("punct", "[") and self.tokens[self.pos][2] == start + 1
+        if double:
+            self.pos += 1
+        names = self._key()
+        self.pos += 2 if double else 1  # the closing bracket(s)
+        path = self._with_indexes(names)
+        if double:
+            array = tuple(names)
+            self.array_counts[array] = self.array_counts.get(array, 0) + 1
+            path = (*path, self.array_counts[array] - 1)
+        self._record(path, line)
+        return path
+
+    def _with_indexes(self, names: list[str]) -> KeyPath:
+        # A header below an array of tables refers to the array's latest element.
+        result: list[str | int] = []
+        for i, name in enumerate(names):
+            result.append(name)
+            prefix = tuple(names[: i + 1])
+            if prefix in self.array_counts and i < len(names) - 1:
+                result.append(self.array_counts[prefix] - 1)
+        return tuple(result)
+
+    def _key(self) -> list[str]:
+        parts = [self._key_part()]
+        while self._at("punct", "."):
+            self.pos += 1
+            parts.append(self._key_part())
+        return parts
+
+    def _key_part(self) -> str:
+        kind, text, _ = self.tokens[self.pos]
+        self.pos += 1
+        if kind != "string":
+            return text
+        if text.startswith('"') and "\\" in text:
+            return str(tomllib.loads(f"k = {text}")["k"])  # escapes: let tomllib decode them
+        return text[1:-1]
+
+    def _pair(self, table: KeyPath, *, top: bool) -> None:
+        line = self._line()
+        path = (*table, *self._key())
+        self._record(path, line)
+        self.pos += 1  # "="
+        self._value(path, top=top)
+
+    def _value(self, path: KeyPath, *, top: bool) -> None:
+        if self._at("punct", "["):
+            self._array(path)
+        elif self._at("punct", "{"):
+            self._inline_table(path)
+        elif self._at("string"):
+            self.pos += 1
+        else:
+            # Numbers, booleans and dates: tokens up to the end of the line, or of the element.
+            while self.pos < len(self.tokens) and not (
+                self._at("newline") or (not top and self.tokens[self.pos][1] in ",]}")
+            ):
+                self.pos += 1
+
+    def _array(self, path: KeyPath) -> None:
+        self.pos += 1
+        index = 0
+        while True:
+            self._skip_newlines()
+            if self._at("punct", "]"):
+                self.pos += 1
+                return
+            self._record((*path, index), self._line())
+            self._value((*path, index), top=False)
+            self._skip_newlines()
+            if self._at("punct", ","):
+                self.pos += 1
+            index += 1
+
+    def _inline_table(self, path: KeyPath) -> None:
+        self.pos += 1
+        while True:
+            self._skip_newlines()
+            if self._at("punct", "}"):
+                self.pos += 1
+                return
+            self._pair(path, top=False)
+            self._skip_newlines()
+            if self._at("punct", ","):
+                self.pos += 1
+
+    def _skip_newlines(self) -> None:
+        while self._at("newline"):
+            self.pos += 1

@@ -10,6 +10,11 @@ import pytest
 from steptemplates import manifest, manifest_edit
 from steptemplates.errors import StepsError
 from steptemplates.manifest import Condition, GitRequirement, PathRequirement
+from steptemplates.variables.scoping import Scope, ScopedVariable
+
+
+def values(loaded: manifest.Manifest) -> dict[str, str]:
+    return {v.name: v.value for v in loaded.variables}
 
 
 def load(tmp_path: Path, text: str) -> manifest.Manifest:
@@ -76,7 +81,7 @@ condition = "always"
     assert loaded.templates["local"].source == PathRequirement(
         path="../mine", resolved=(tmp_path / "../mine").resolve()
     )
-    assert loaded.variables == {"Region": "eu", "Replicas": "3", "Debug": "True"}
+    assert values(loaded) == {"Region": "eu", "Replicas": "3", "Debug": "True"}
     check, report = loaded.steps
     assert (check.name, check.timeout, dict(check.parameters)) == (
         "Check",
@@ -90,7 +95,8 @@ def test_defaults(tmp_path: Path) -> None:
     loaded = load(tmp_path, "")
 
     assert loaded.project_name == tmp_path.name
-    assert (dict(loaded.templates), loaded.steps, dict(loaded.variables)) == ({}, (), {})
+    assert (dict(loaded.templates), loaded.steps, loaded.variables) == ({}, (), ())
+    assert (loaded.environments, loaded.tenants, dict(loaded.targets)) == ((), (), {})
 
 
 @pytest.mark.parametrize(
@@ -142,7 +148,10 @@ def test_requested(requirement: manifest.Requirement, requested: str) -> None:
             for value in ('"soon"', "0", "inf", "nan", "1e300", '"8d"', "true")
         ],
         ('[[steps]]\ntemplate = "a"\n', "steps.toml:1: 'steps[0].name' is required"),
-        ("[variables]\nlist = [1]\n", "steps.toml:2: variable 'list' must be a string"),
+        (
+            "[variables]\nlist = [1]\n",
+            "steps.toml:2: variable 'list', scoped value 1: expected a table with 'value'",
+        ),
         (
             '[templates.a]\ngit = "u"\n\n[[steps]]\nname = "s"\ntemplate = "a"\nparam = 1\n',
             "steps.toml:7: unknown key 'param' in [steps[0]]; did you mean 'parameters'?",
@@ -195,7 +204,9 @@ def test_adding_after_templates_defined_only_by_subtables() -> None:
 
 
 def test_adding_to_a_manifest_without_templates() -> None:
-    edited = manifest_edit.with_template('[project]\nname = "x"\n', "a", PathRequirement("p", Path()))
+    edited = manifest_edit.with_template(
+        '[project]\nname = "x"\n', "a", PathRequirement("p", Path())
+    )
 
     assert tomllib.loads(edited) == {"project": {"name": "x"}, "templates": {"a": {"path": "p"}}}
 
@@ -253,9 +264,178 @@ def test_dotted_variable_names(tmp_path: Path) -> None:
         '[variables]\nPlain = "a"\n"Quoted.Name" = "b"\nDatabase.Host = "db"\n'
         "[variables.Site]\nPort = 8080\n",
     )
-    assert loaded.variables == {
+    assert values(loaded) == {
         "Plain": "a",
         "Quoted.Name": "b",
         "Database.Host": "db",
         "Site.Port": "8080",
     }
+
+
+# --- scoped variables and the names they use -------------------------------------------------
+
+SCOPED = """\
+[project]
+environments = ["UAT", "Production", "DR"]
+tenants = ["Acme"]
+
+[targets.web-01]
+roles = ["web", "cache"]
+
+[targets."db 01"]
+
+[templates.t]
+path = "t"
+
+[[steps]]
+name = "Deploy"
+template = "t"
+
+[variables]
+LogLevel = "Info"
+"Site[App1].Url" = "https://a"
+ConnectionString = [
+  { value = "Server=uat", environment = "UAT" },
+  { value = "Server=prod", environment = ["Production", "DR"], role = "web" },
+  { value = "Server=db", target = "db 01", tenant = "acme", step = ["Deploy"] },
+]
+[variables.Db]
+Port = 5432
+"""
+
+
+def test_scoped_variables_and_declarations(tmp_path: Path) -> None:
+    loaded = load(tmp_path, SCOPED)
+
+    assert loaded.environments == ("UAT", "Production", "DR")
+    assert loaded.tenants == ("Acme",)
+    assert dict(loaded.targets) == {"web-01": ("web", "cache"), "db 01": ()}
+    assert loaded.variables == (
+        ScopedVariable("LogLevel", "Info", origin="steps.toml"),
+        ScopedVariable("Site[App1].Url", "https://a", origin="steps.toml"),
+        ScopedVariable(
+            "ConnectionString", "Server=uat", scope=Scope(environment=("UAT",)), origin="steps.toml"
+        ),
+        ScopedVariable(
+            "ConnectionString",
+            "Server=prod",
+            scope=Scope(environment=("Production", "DR"), role=("web",)),
+            origin="steps.toml",
+        ),
+        ScopedVariable(
+            "ConnectionString",
+            "Server=db",
+            scope=Scope(target=("db 01",), tenant=("acme",), step=("Deploy",)),
+            origin="steps.toml",
+        ),
+        ScopedVariable("Db.Port", "5432", origin="steps.toml"),
+    )
+    assert [v.line for v in loaded.variables] == [18, 19, 21, 22, 23, 26]
+
+
+def test_known_names_come_from_the_manifest_and_the_scopes(tmp_path: Path) -> None:
+    loaded = load(tmp_path, SCOPED)
+    extra = ScopedVariable("X", "1", scope=Scope(role=("queue",)), origin="vars.json")
+
+    known = loaded.known_names([extra])
+
+    assert known.declared("environment") == ("UAT", "Production", "DR")
+    assert known.declared("target") == ("web-01", "db 01")
+    assert known.accepted("role") == ("web", "cache", "queue")
+    assert known.steps == ("Deploy",)
+
+
+def test_without_declarations_scopes_may_name_anything(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        '[variables]\nA = [{ value = "x", environment = "Anywhere", target = "t", tenant = "u" }]\n',
+    )
+    assert loaded.variables[0].scope == Scope(
+        environment=("Anywhere",), target=("t",), tenant=("u",)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[project]\nenvironments = ["UAT"]\n[variables]\n'
+            'A = [\n  { value = "x" },\n  { value = "y", environment = "UTA" },\n]\n',
+            "steps.toml:6: variable 'A' is scoped to environment 'UTA', which is not declared "
+            "in [project] environments of steps.toml; did you mean 'UAT'?",
+        ),
+        (
+            '[targets.web-01]\n[variables]\nA = [{ value = "x", target = "web-02" }]\n',
+            "steps.toml:3: variable 'A' is scoped to target 'web-02', which is not declared in "
+            "[targets] of steps.toml; did you mean 'web-01'?",
+        ),
+        (
+            '[project]\ntenants = ["Acme"]\n[variables]\nA = [{ value = "x", tenant = "Acne" }]\n',
+            "steps.toml:4: variable 'A' is scoped to tenant 'Acne', which is not declared",
+        ),
+        (
+            '[templates.t]\npath = "t"\n[[steps]]\nname = "Deploy"\ntemplate = "t"\n'
+            '[variables]\nA = [{ value = "x", step = "Depoly" }]\n',
+            "steps.toml:7: variable 'A' is scoped to step 'Depoly', which is not a step in "
+            "steps.toml; did you mean 'Deploy'?",
+        ),
+        (
+            '[variables]\nA = [{ value = "x", step = "Deploy" }]\n',
+            "steps.toml:2: variable 'A' is scoped to step 'Deploy', which is not a step in "
+            "steps.toml; the process has no steps",
+        ),
+        (
+            '[variables]\nA = [\n  { value = "x", enviroment = "UAT" },\n]\n',
+            "steps.toml:3: variable 'A', scoped value 1: unknown key 'enviroment'; "
+            "did you mean 'environment'?",
+        ),
+        (
+            '[variables]\nA = [{ environment = "UAT" }]\n',
+            "steps.toml:2: variable 'A', scoped value 1: 'value' is required",
+        ),
+        (
+            '[variables]\nA = [{ value = "x", role = 3 }]\n',
+            "steps.toml:2: variable 'A', scoped value 1: 'role' must be a name or a list of names",
+        ),
+        (
+            "[variables]\nA = []\n",
+            "steps.toml:2: variable 'A' has an empty array of scoped values",
+        ),
+        (
+            "[variables.Db]\nWhen = 1979-05-27\n",
+            "steps.toml:2: variable 'Db.When' must be a string, number or boolean, or an array",
+        ),
+        (
+            '[project]\nenvironments = "UAT"\n',
+            "steps.toml:2: 'project.environments' must be an array of strings",
+        ),
+        (
+            '[project]\ntenants = ["Acme", ""]\n',
+            "steps.toml:2: 'project.tenants' holds an empty string",
+        ),
+        (
+            '[project]\nenvironments = ["UAT", "uat"]\n',
+            "steps.toml:2: environment 'uat' is declared twice",
+        ),
+        (
+            '[project]\nenviroments = ["UAT"]\n',
+            "steps.toml:2: unknown key 'enviroments' in [project]; did you mean 'environments'?",
+        ),
+        ("targets = 1\n", "steps.toml:1: 'targets' must be a table"),
+        ("[targets]\nweb = 1\n", "steps.toml:2: 'targets.web' must be a table"),
+        (
+            '[targets.web]\nrole = ["web"]\n',
+            "steps.toml:2: unknown key 'role' in [targets.web]; did you mean 'roles'?",
+        ),
+        (
+            '[targets.web]\nroles = ["web", "Web"]\n',
+            "steps.toml:2: target 'web': role 'Web' is declared twice",
+        ),
+        (
+            "[targets.Web]\n[targets.web]\n",
+            "steps.toml:2: target 'web' is declared twice",
+        ),
+    ],
+)
+def test_scope_errors_point_at_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    assert error_of(tmp_path, text).startswith(expected)

@@ -14,7 +14,16 @@ import traceback
 from collections.abc import Sequence
 
 from steptemplates import __version__
-from steptemplates.cli import cache_cmd, common, init_cmd, lock_cmd, run_cmd, show_cmd
+from steptemplates.cli import (
+    cache_cmd,
+    common,
+    init_cmd,
+    lock_cmd,
+    render_cmd,
+    run_cmd,
+    secrets_cmd,
+    show_cmd,
+)
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
 
@@ -31,7 +40,9 @@ _COMMANDS = (
     show_cmd.SHOW,
     run_cmd.RUN,
     run_cmd.RUN_SCRIPT,
+    render_cmd.RENDER,
     cache_cmd.CACHE,
+    secrets_cmd.SECRETS,
 )
 
 

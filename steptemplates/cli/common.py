@@ -10,6 +10,7 @@ from pathlib import Path
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
 from steptemplates.project import Project
+from steptemplates.variables.scoping import Context
 
 Handler = Callable[[argparse.Namespace, Console], int]
 Subparsers = argparse._SubParsersAction
@@ -59,6 +60,30 @@ def add_resolution_options(parser: argparse.ArgumentParser, *, frozen: bool) -> 
         )
     group.add_argument(
         "--offline", action="store_true", help="never use the network; work from the cache"
+    )
+
+
+def add_scope_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "scope", "pick the values of scoped variables, as an Octopus deployment would"
+    )
+    group.add_argument("--environment", metavar="NAME", help="the environment deployed to")
+    group.add_argument(
+        "--target", metavar="NAME", help="the deployment target (machine); implies its roles"
+    )
+    group.add_argument(
+        "--role", metavar="NAME", action="append", default=[], help="a target role (repeatable)"
+    )
+    group.add_argument("--tenant", metavar="NAME", help="the tenant deployed for")
+
+
+def context_from(args: argparse.Namespace) -> Context:
+    """The scope chosen with --environment, --target, --role and --tenant."""
+    return Context(
+        environment=args.environment,
+        target=args.target,
+        roles=tuple(args.role),
+        tenant=args.tenant,
     )
 
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 
 from steptemplates import project
 from steptemplates.cli.common import (
     Command,
     add_resolution_options,
+    add_scope_options,
+    context_from,
     find_project,
     parse_assignment,
     path_argument,
 )
-from steptemplates.console import Console
+from steptemplates.console import Console, Level
 from steptemplates.errors import StepsError
+from steptemplates.execution.report import report_json
 from steptemplates.execution.runner import RunOutcome
+from steptemplates.variables.inputs import EncryptedFile
 
 
 def _add_variable_options(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +39,16 @@ def _add_variable_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         type=path_argument,
-        help="a variables file: JSON ({name: value} or Calamari's [{k, v, s}]) or TOML "
-        "(repeatable; later files win)",
+        help="a variables file: JSON ({name: value} or Calamari's [{k, v, s}]), YAML or TOML, "
+        "values optionally scoped (repeatable; later files win)",
     )
+    group.add_argument(
+        "--strict-variables",
+        action="store_true",
+        help="fail a step whose script or variables refer to a variable that is not defined, "
+        "listing each reference and where it is (by default it is left as written)",
+    )
+    add_scope_options(parser)
 
 
 def _add_report_option(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +57,11 @@ def _add_report_option(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=path_argument,
         help="write the JSON run report here (default: .steps/runs/<run-id>.json)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="also print the run report as JSON on stdout (sensitive values masked)",
     )
 
 
@@ -56,6 +73,11 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
         "--keep-workdir",
         action="store_true",
         help="keep each step's working directory (its path is printed) instead of removing it",
+    )
+    parser.add_argument(
+        "--release-number",
+        metavar="VERSION",
+        help="the value of Octopus.Release.Number (default: the run id)",
     )
     _add_variable_options(parser)
     _add_report_option(parser)
@@ -72,16 +94,21 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         locked=args.locked,
         frozen=args.frozen,
         offline=args.offline,
+        context=context_from(args),
+        strict_variables=args.strict_variables,
+        release_number=args.release_number,
     )
-    return _finish(project.run(find_project(), request, console), console)
+    return _finish(project.run(find_project(), request, console), console, args.json)
 
 
-def _finish(outcome: RunOutcome, console: Console) -> int:
+def _finish(outcome: RunOutcome, console: Console, as_json: bool) -> int:
     record = outcome.record
     console.status(
         f"Run {record.run_id} {record.status} in {record.duration_seconds:.2f}s; "
         f"report: {outcome.report_path}"
     )
+    if as_json:
+        console.line(Level.INFO, report_json(record, console.masker).rstrip("\n"))
     return outcome.exit_code
 
 
@@ -116,8 +143,38 @@ def _configure_run_script(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="substitute #{...} in the script before running it (the file itself is unchanged)",
     )
+    parser.add_argument(
+        "--sensitive-variables",
+        metavar="FILE",
+        action="append",
+        default=[],
+        type=path_argument,
+        help="a Calamari sensitive-variables file, encrypted with the password below "
+        "(repeatable); every value in it is masked",
+    )
+    parser.add_argument(
+        "--sensitive-variables-password",
+        metavar="PASSWORD",
+        help="the password of the --sensitive-variables files (Calamari's option; prefer "
+        "the STEPS_SENSITIVE_VARIABLES_PASSWORD environment variable, which ps cannot show)",
+    )
     _add_variable_options(parser)
     _add_report_option(parser)
+
+
+def _sensitive_files(args: argparse.Namespace, console: Console) -> list[EncryptedFile]:
+    if not args.sensitive_variables:
+        return []
+    password = args.sensitive_variables_password or os.environ.get(
+        "STEPS_SENSITIVE_VARIABLES_PASSWORD"
+    )
+    if not password:
+        raise StepsError(
+            "--sensitive-variables needs its password",
+            hint="pass --sensitive-variables-password or set STEPS_SENSITIVE_VARIABLES_PASSWORD",
+        )
+    console.masker.add(password)
+    return [EncryptedFile(path, password) for path in args.sensitive_variables]
 
 
 def _run_script(args: argparse.Namespace, console: Console) -> int:
@@ -127,10 +184,13 @@ def _run_script(args: argparse.Namespace, console: Console) -> int:
         parameters=_split_parameters(args.script_parameters),
         substitute=args.substitute_variables,
         variables_files=args.variables,
+        encrypted_files=_sensitive_files(args, console),
         overrides=[parse_assignment(text) for text in args.variable],
         report_path=args.report,
+        context=context_from(args),
+        strict_variables=args.strict_variables,
     )
-    return _finish(project.run_script(request, console), console)
+    return _finish(project.run_script(request, console), console, args.json)
 
 
 def _split_parameters(text: str) -> list[str]:

@@ -47,11 +47,14 @@ class RunRecord:
     steps: list[StepRecord]
 
 
-def write_report(path: Path, run: RunRecord, masker: Masker) -> None:
-    """Write the report atomically; every string in it passes through the masker first."""
+def report_json(run: RunRecord, masker: Masker) -> str:
+    """The report as JSON text; every string in it passes through the masker first."""
     data = {"format": REPORT_FORMAT, **asdict(run)}
-    text = json.dumps(_masked(data, masker), indent=2, ensure_ascii=False) + "\n"
-    fsutil.write_text_atomic(path, text)
+    return json.dumps(_masked(data, masker), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_report(path: Path, run: RunRecord, masker: Masker) -> None:
+    fsutil.write_text_atomic(path, report_json(run, masker))
 
 
 def _masked(value: Any, masker: Masker) -> Any:

@@ -1,8 +1,11 @@
 """Running a process of steps: variables, a fresh working directory, the script, the report.
 
-Variables for a step, lowest precedence first: system variables, template defaults, project
-variables, the step's parameter values, ``--variables`` files, ``-v`` values, and the output
-variables of earlier steps (``Octopus.Action[<step>].Output.<name>``).
+Variables for a step, lowest precedence first: environment variables (``env:NAME``), system
+variables, template defaults, project variables and secrets, the step's parameter values,
+``--variables`` files, ``-v`` values, and the output variables of earlier steps
+(``Octopus.Action[<step>].Output.<name>``). Project variables, secrets and files may hold
+scoped values; the run's context (environment, target, roles, tenant) and the step pick one
+(variables/scoping.py).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from steptemplates.execution.script import Outcome, ScriptRequest, ScriptResult,
 from steptemplates.manifest import Condition
 from steptemplates.masking import MASK
 from steptemplates.templates import ParameterType, Template
+from steptemplates.variables import inputs, scoping
 from steptemplates.variables.collection import Variable, VariableSet
-from steptemplates.variables.engine import Evaluator
+from steptemplates.variables.engine import Evaluator, Unresolved, UnresolvedVariablesError
 
 EXIT_TIMED_OUT = 124
 EXIT_INTERRUPTED = 130
@@ -50,9 +54,12 @@ class RunSettings:
     project_name: str
     project_dir: Path
     state_dir: Path  # where runs/ and artifacts/ go (the project's .steps/)
-    project_variables: Sequence[Variable] = ()
-    file_variables: Sequence[Variable] = ()
+    project_variables: Sequence[Variable | scoping.ScopedVariable] = ()
+    file_variables: Sequence[Variable | scoping.ScopedVariable] = ()
     overrides: Sequence[Variable] = ()
+    context: scoping.Context = field(default_factory=scoping.Context)
+    release_number: str | None = None  # default: the run id
+    strict_variables: bool = False
     keep_workdir: bool = False
     report_path: Path | None = None
     # run-script runs a script where it is, in the caller's directory, like Calamari does.
@@ -105,15 +112,27 @@ def _layers(
     variables = VariableSet(Variable(k, v) for k, v in system.items())
     for parameter in plan.template.parameters:
         variables.set(parameter.name, parameter.default or "", sensitive=parameter.sensitive)
-    variables.update(settings.project_variables)
+    variables.update(_scoped(settings.project_variables, settings.context, plan.name))
     variables.update(Variable(k, v) for k, v in plan.parameters.items())
-    variables.update(settings.file_variables)
+    variables.update(_scoped(settings.file_variables, settings.context, plan.name))
     variables.update(settings.overrides)
     variables.update(outputs.values())
     for parameter in plan.template.parameters:
         if parameter.sensitive:
             variables.set(parameter.name, variables.get(parameter.name) or "", sensitive=True)
     return variables
+
+
+def _scoped(
+    variables: Sequence[Variable | scoping.ScopedVariable], context: scoping.Context, step: str
+) -> list[Variable]:
+    """The values that apply to ``step`` in ``context``, one per name."""
+    candidates = [
+        v if isinstance(v, scoping.ScopedVariable)
+        else scoping.ScopedVariable(v.name, v.value, v.sensitive)
+        for v in variables
+    ]
+    return scoping.select(candidates, context, step)
 
 
 def _checked_value(plan: StepPlan, name: str, value: str) -> str:
@@ -183,10 +202,11 @@ class Runner:
             return True
         return failed if plan.condition is Condition.FAILURE else not failed
 
-    def _system_variables(self, index: int, plan: StepPlan) -> dict[str, str]:
-        system = {
-            "Octopus.Project.Name": self.settings.project_name,
+    def _system_variables(self, index: int, plan: StepPlan, workdir: Path) -> dict[str, str]:
+        system = inputs.context_variables(self.settings.context, self.settings.project_name)
+        system |= {
             "Octopus.Deployment.Id": self.run_id,
+            "Octopus.Release.Number": self.settings.release_number or self.run_id,
             "Octopus.Action.Name": plan.name,
             "Octopus.Step.Name": plan.name,
             "Octopus.Action.Number": str(index),
@@ -196,6 +216,9 @@ class Runner:
             "OriginalWorkingDirectory": str(Path.cwd()),
             "Steps.Project.Directory": str(self.settings.project_dir),
             "Steps.Run.Id": self.run_id,
+            "Steps.Step.WorkingDirectory": str(workdir),
+            "Steps.Template.Directory": str(plan.template.root),
+            "Steps.Artifacts.Directory": str(self.artifacts_dir),
         }
         if self.first_failure is not None:
             failure = self.first_failure
@@ -245,32 +268,49 @@ class Runner:
 
     def _prepare(self, index: int, plan: StepPlan, workdir: Path) -> tuple[Path, dict[str, str]]:
         """The step's evaluated variables, and its script placed and substituted."""
-        variables = _layers(plan, self.settings, self.outputs, self._system_variables(index, plan))
-        final = self._evaluate(plan, variables)
+        system = self._system_variables(index, plan, workdir)
+        variables = _layers(plan, self.settings, self.outputs, system)
+        unresolved: list[Unresolved] = []
+        final = self._evaluate(plan, variables, unresolved)
         # The script sees the values the helpers return (checkbox values as True/False),
         # and a value is never evaluated twice (an escaped ##{X} stays literal).
-        return self._place_script(plan, workdir, Evaluator.of_values(final)), final
+        script = self._place_script(plan, workdir, Evaluator.of_values(final), unresolved)
+        if self.settings.strict_variables and unresolved:
+            raise UnresolvedVariablesError(f"step '{plan.name}'", unresolved)
+        return script, final
 
-    def _evaluate(self, plan: StepPlan, variables: VariableSet) -> dict[str, str]:
+    def _evaluate(
+        self, plan: StepPlan, variables: VariableSet, unresolved: list[Unresolved]
+    ) -> dict[str, str]:
         evaluator = Evaluator(variables)
         sensitive = [v for v in variables if v.sensitive]
         # Every sensitive value is known to the masker before any value is checked, so an
         # error quoting a value built from a secret cannot show it.
         for variable in sensitive:
             self.console.masker.add(variable.value)
-        final = {v.name: evaluator.value(v.name) or "" for v in variables}
+        final = {}
+        for variable in variables:
+            result = evaluator.value_of(variable.name)
+            final[variable.name] = result.text or ""
+            unresolved.extend(result.unresolved)
         for variable in sensitive:
             self.console.masker.add(final[variable.name])
         return {name: _checked_value(plan, name, value) for name, value in final.items()}
 
-    def _place_script(self, plan: StepPlan, workdir: Path, evaluator: Evaluator) -> Path:
+    def _place_script(
+        self, plan: StepPlan, workdir: Path, evaluator: Evaluator, unresolved: list[Unresolved]
+    ) -> Path:
         """Put the (substituted) script where it will run and return its path."""
         script = plan.template.script
         if self.settings.in_place is None:
             fsutil.copy_tree(plan.template.root, workdir)
         if not self.settings.substitute_script and script.file is not None:
             return plan.template.root / script.file
-        body = evaluator.render(script.body) if self.settings.substitute_script else script.body
+        body = script.body
+        if self.settings.substitute_script:
+            result = evaluator.evaluate(body, source=_script_source(plan))
+            body = result.text or ""
+            unresolved.extend(result.unresolved)
         if self.settings.in_place is not None:
             # Never rewrite the user's own file: the substituted copy goes to a private dir.
             self._script_copy_dir = Path(tempfile.mkdtemp(prefix=f"steps-{self.run_id}-script-"))
@@ -348,6 +388,14 @@ class Runner:
         )
         write_report(path, record, self.console.masker)
         return RunOutcome(exit_code, path, record)
+
+
+def _script_source(plan: StepPlan) -> str:
+    """How errors name the script: its file, or the template file that holds it inline."""
+    script = plan.template.script
+    if script.file is not None:
+        return str(plan.template.root / script.file)
+    return f"{plan.template.name} script"
 
 
 def _prepare_state_dir(state_dir: Path) -> None:

@@ -46,7 +46,7 @@ def test_malformed_manifest_when_adding(steps: Steps, catalog: Catalog) -> None:
         ),
         (
             '[project]\nname = "x"\ndescription = "y"\n',
-            "steps.toml:3: unknown key 'description' in [project]; expected one of: name",
+            "steps.toml:3: unknown key 'description' in [project]; expected one of: environments, name, tenants",
         ),
         (
             '[templates.greet]\npath = "x"\nsubdir = "y"\n',

@@ -1,7 +1,8 @@
 """Helpers for python step scripts, with the names and output of Octopus Calamari's.
 
 The python language writes this file, followed by a call to ``run``, as the bootstrap.
-Importing it has no effect; it must run on any python3 >= 3.7.
+Importing it has no effect; it must run on any python3 >= 3.7. The bash language imports
+``parse_path`` from it too, so both languages read variable names the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,122 @@ def encode(value: object) -> str:
 
 def get_octopusvariable(key: str) -> str:
     return octopusvariables[key]
+
+
+def get_octopusvariable_indexes(name: str) -> list[str]:
+    """The index keys directly under ``name`` (``Site`` in ``Site[App1].Url``), first seen first."""
+    return [spelling for spelling, _ in _collection(name).values()]
+
+
+def get_octopusvariable_collection(name: str) -> dict[str, Any]:
+    """The collection under ``name`` as new nested dicts, one per index key.
+
+    Each step of a name below the key becomes a dict key (``Site[App1].Db.Host`` is
+    ``{"App1": {"Db": {"Host": value}}}``). A node that has children and a value of its own
+    keeps that value under the key ``""``, unless a child is named ``""`` (an empty index).
+    """
+    return {spelling: _plain(node) for spelling, node in _collection(name).values()}
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.value: str | None = None
+        # Case-folded step text -> (first spelling, child): names are case-insensitive.
+        self.children: dict[str, tuple[str, _Node]] = {}
+
+
+def _collection(name: str) -> dict[str, tuple[str, _Node]]:
+    """The index children of the node ``name`` names, built afresh from the variables."""
+    wanted = parse_path(name)
+    items = _Node()
+    if wanted is None:
+        return items.children
+    wanted_key = [(is_index, text.casefold()) for is_index, text in wanted]
+    depth = len(wanted)
+    for variable, value in octopusvariables.items():
+        # Only a name with an index can be in a collection; this skips most names cheaply.
+        steps = _cached_path(variable) if "[" in variable else None
+        if steps is None or len(steps) <= depth or not steps[depth][0]:
+            continue
+        if [(is_index, text.casefold()) for is_index, text in steps[:depth]] != wanted_key:
+            continue
+        node = items
+        for _, text in steps[depth:]:
+            node = node.children.setdefault(text.casefold(), (text, _Node()))[1]
+        # A later name for the same path wins, as in Octostache.
+        node.value = value
+    return items.children
+
+
+def _plain(node: _Node) -> Any:
+    if not node.children:
+        return node.value or ""
+    plain: dict[str, Any] = {} if node.value is None else {"": node.value}
+    for spelling, child in node.children.values():
+        plain[spelling] = _plain(child)
+    return plain
+
+
+_paths: dict[str, list[tuple[bool, str]] | None] = {}
+
+
+def _cached_path(name: str) -> list[tuple[bool, str]] | None:
+    if name not in _paths:
+        _paths[name] = parse_path(name)
+    return _paths[name]
+
+
+def parse_path(name: str) -> list[tuple[bool, str]] | None:
+    """``name`` as Octostache reads a variable name: ``Ident(.Ident|[Index])*``, else None.
+
+    Each step is ``(is_index, text)``. Identifiers are letters, digits, whitespace and
+    ``_-:/~()@``, trimmed. An index is the literal text between brackets, which may hold
+    balanced brackets (``Package[containers[0].container]``) or nothing (``[]``).
+    """
+    steps: list[tuple[bool, str]] = []
+    position = 0
+    while True:
+        end = position
+        while end < len(name) and _is_identifier_char(name, end):
+            end += 1
+        if end == position:
+            return None
+        steps.append((False, name[position:end].strip()))
+        position = end
+        while position < len(name) and name[position] == "[":
+            close = _closing_bracket(name, position)
+            if close is None:
+                return None
+            steps.append((True, name[position + 1 : close]))
+            position = close + 1
+        if position == len(name):
+            return steps
+        if name[position] != ".":
+            return None
+        position += 1
+
+
+def _is_identifier_char(name: str, position: int) -> bool:
+    char = name[position]
+    if char.isspace():
+        # Octostache ends an identifier at whitespace before `in `, the keyword of #{each}.
+        keyword = name.startswith("in", position + 1) and name[position + 3 : position + 4]
+        return not (keyword and keyword.isspace())
+    # .NET's char.IsLetter and char.IsDigit are Python's isalpha and isdecimal.
+    return char.isalpha() or char.isdecimal() or char in "_-:/~()@"
+
+
+def _closing_bracket(name: str, start: int) -> int | None:
+    """The position of the `]` that closes the `[` at ``name[start]``."""
+    depth = 0
+    for position in range(start, len(name)):
+        if name[position] == "[":
+            depth += 1
+        elif name[position] == "]":
+            depth -= 1
+            if depth == 0:
+                return position
+    return None
 
 
 def set_octopusvariable(name: str, value: str, sensitive: bool = False) -> None:
@@ -103,6 +220,8 @@ def run(script: str, variables_file: str) -> None:
         "octopus_parameters": octopus_parameters,
         "OctopusParameters": octopus_parameters,
         "get_octopusvariable": get_octopusvariable,
+        "get_octopusvariable_indexes": get_octopusvariable_indexes,
+        "get_octopusvariable_collection": get_octopusvariable_collection,
         "set_octopusvariable": set_octopusvariable,
         "createartifact": createartifact,
         "updateprogress": updateprogress,

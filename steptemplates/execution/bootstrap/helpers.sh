@@ -68,3 +68,53 @@ write_verbose() { _octopus_write_in_mode verbose "${1:-}"; }
 write_highlight() { _octopus_write_in_mode highlight "${1:-}"; }
 write_wait() { _octopus_write_in_mode wait "${1:-}"; }
 write_warning() { _octopus_write_in_mode warning "${1:-}"; }
+
+# Prints the index keys directly under the collection NAME, one a line, first seen first:
+# `Site` for `Site[App1].Url`. NAME is matched case-insensitively, as Octopus does.
+get_octopusvariable_indexes() {
+    if [ -z "${1:-}" ]; then
+        return 0
+    fi
+    _octopus_normalize_path "$1"
+    if shopt -q nocasematch; then
+        _octopus_collection_indexes "$_octopus_path"
+    else
+        shopt -s nocasematch
+        _octopus_collection_indexes "$_octopus_path"
+        shopt -u nocasematch
+    fi
+}
+
+# Sets _octopus_path to NAME as the generated collection paths spell it: each identifier
+# trimmed, as Octostache reads a name. A global rather than output spares a subshell.
+_octopus_normalize_path() {
+    local name="$1" word='' char depth=0 i=0
+    _octopus_path=''
+    while [ "$i" -lt "${#name}" ]; do
+        char="${name:i:1}"
+        i=$((i + 1))
+        case "$depth$char" in
+        0. | '0[')
+            _octopus_trim "$word"
+            _octopus_path="$_octopus_path$_octopus_trimmed$char"
+            word=''
+            ;;
+        0*)
+            word="$word$char"
+            continue
+            ;;
+        *) _octopus_path="$_octopus_path$char" ;;
+        esac
+        case "$char" in
+        '[') depth=$((depth + 1)) ;;
+        ']') depth=$((depth - 1)) ;;
+        esac
+    done
+    _octopus_trim "$word"
+    _octopus_path="$_octopus_path$_octopus_trimmed"
+}
+
+_octopus_trim() {
+    _octopus_trimmed="${1#"${1%%[![:space:]]*}"}"
+    _octopus_trimmed="${_octopus_trimmed%"${_octopus_trimmed##*[![:space:]]}"}"
+}

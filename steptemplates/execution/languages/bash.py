@@ -7,9 +7,10 @@ it is ANSI-C quoted (``$'...'``), so none is ever expanded, globbed or executed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from steptemplates.execution.bootstrap.helpers import parse_path
 from steptemplates.execution.languages.base import (
     bootstrap_resource,
     require_executable,
@@ -70,17 +71,64 @@ def quote(text: str) -> str:
 
 
 def variables_script(variables: Mapping[str, str]) -> str:
-    """Bash code defining ``get_octopusvariable`` and, on bash 4+, ``octopus_parameters``."""
-    lines = ["get_octopusvariable() {", '    case "${1:-}" in']
-    # Quoted case patterns match literally, so `*` or `[` in a name is no pattern.
-    lines += [f"    {quote(n)}) printf '%s' {quote(v)} ;;" for n, v in variables.items()]
-    lines += ["    esac", "}"]
-    # Associative arrays arrived in bash 4; macOS still ships 3.2.
-    lines += ['if [ "${BASH_VERSINFO[0]}" -ge 4 ]; then', "    declare -A octopus_parameters"]
-    # An empty subscript is an error in bash.
+    """Bash code defining the variable lookups and, on bash 4+, ``octopus_parameters``."""
+    # Associative arrays arrived in bash 4; macOS still ships 3.2, which gets a `case`.
+    lines = ['if [ "${BASH_VERSINFO[0]}" -ge 4 ]; then', "    declare -A octopus_parameters"]
+    # An empty subscript is an error in bash, so an unnamed variable stays out of the array.
     lines += [f"    octopus_parameters[{quote(n)}]={quote(v)}" for n, v in variables.items() if n]
-    lines += ["fi", ""]
-    return "\n".join(lines)
+    # A hash lookup: the `case` below tries every name in turn, milliseconds per call at
+    # thousands of variables.
+    lines += ["    get_octopusvariable() {", '        if [ -n "${1:-}" ]; then']
+    lines += ["            printf '%s' \"${octopus_parameters[$1]-}\""]
+    if "" in variables:
+        lines += ["        else", f"            printf '%s' {quote(variables[''])}"]
+    lines += ["        fi", "    }", "else"]
+    lines += ["    get_octopusvariable() {", '        case "${1:-}" in']
+    # Quoted case patterns match literally, so `*` or `[` in a name is no pattern.
+    lines += [f"        {quote(n)}) printf '%s' {quote(v)} ;;" for n, v in variables.items()]
+    lines += ["        esac", "    }", "fi"]
+    lines += _collection_indexes_function(variables)
+    return "\n".join(lines) + "\n"
+
+
+def _collection_indexes_function(variables: Mapping[str, str]) -> list[str]:
+    """``_octopus_collection_indexes PATH``: the index keys under PATH, one a line.
+
+    The caller sets `nocasematch` and spells PATH as ``_spell`` does (helpers.sh's
+    ``_octopus_normalize_path``).
+    """
+    lines = ["_octopus_collection_indexes() {", '    case "${1:-}" in']
+    for path, keys in collection_indexes(variables).items():
+        arguments = " ".join(quote(key) for key in keys)
+        lines.append(f"    {quote(path)}) printf '%s\\n' {arguments} ;;")
+    lines += ["    esac", "}"]
+    return lines
+
+
+def collection_indexes(names: Iterable[str]) -> dict[str, list[str]]:
+    """Each collection's case-folded path (``site``) -> its index keys, first seen first.
+
+    Reading every name in bash would cost seconds at thousands of variables, so the names
+    are read here, by the python bootstrap's own parser.
+    """
+    collections: dict[str, dict[str, str]] = {}
+    for name in names:
+        steps = parse_path(name) if "[" in name else None
+        if steps is None:
+            continue
+        for position, (is_index, key) in enumerate(steps):
+            if is_index:
+                parent = _spell(steps[:position]).casefold()
+                collections.setdefault(parent, {}).setdefault(key.casefold(), key)
+    return {path: list(keys.values()) for path, keys in collections.items()}
+
+
+def _spell(steps: Sequence[tuple[bool, str]]) -> str:
+    """A parsed path written back without the whitespace the parser dropped."""
+    return "".join(
+        f"[{text}]" if is_index else f".{text}" if position else text
+        for position, (is_index, text) in enumerate(steps)
+    )
 
 
 def _with_lf_endings(script: Path, private_dir: Path) -> Path:
