@@ -11,13 +11,14 @@ import time
 
 import cold_lock
 import harness
+import render
 import run_overhead
 import warm_noop
 
 
 def main() -> None:
     started = time.perf_counter()
-    figures = [*cold_lock.run(), *warm_noop.run(), *run_overhead.run()]
+    figures = [*cold_lock.run(), *warm_noop.run(), *run_overhead.run(), *render.run()]
     harness.heading(f"summary ({time.perf_counter() - started:.0f} s)")
     harness.print_table(figures)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile
+from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile, variable_sources
 from steptemplates.cache import Cache, PruneReport
 from steptemplates.console import Console
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
@@ -31,7 +31,7 @@ from steptemplates.manifest import GitRequirement, Manifest, PathRequirement, Re
 from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, out_of_date, resolve
 from steptemplates.sources import GitAuth, SourceContext, for_kind
 from steptemplates.templates import Script, Template, load_template
-from steptemplates.variables import inputs, scoping
+from steptemplates.variables import scoping
 from steptemplates.versions import caret_range_for, parse_range, version_from_tag
 
 STATE_DIR = ".steps"
@@ -342,7 +342,7 @@ class RunRequest:
 def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
     current = project.manifest()
     # Variables first: a misspelt --environment or a wrong secrets password fails at once.
-    gathered = inputs.gather(
+    gathered = variable_sources.gather(
         current,
         files=request.variables_files,
         overrides=request.overrides,
@@ -468,7 +468,7 @@ class ScriptRunRequest:
     substitute: bool = False
     variables_files: Sequence[Path] = ()
     # Calamari's encrypted files: --sensitive-variables with its password.
-    encrypted_files: Sequence[inputs.EncryptedFile] = ()
+    encrypted_files: Sequence[variable_sources.EncryptedFile] = ()
     overrides: Sequence[tuple[str, str]] = ()
     report_path: Path | None = None
     context: scoping.Context = field(default_factory=scoping.Context)
@@ -498,7 +498,7 @@ def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
         script=Script(syntax=syntax, body=body, file=script.name),
         root=script.parent,
     )
-    gathered = inputs.gather(
+    gathered = variable_sources.gather(
         None,
         files=request.variables_files,
         encrypted=request.encrypted_files,

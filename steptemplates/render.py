@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from steptemplates import encodings, fsutil, manifest
+from steptemplates import encodings, fsutil, manifest, variable_sources
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
-from steptemplates.variables import inputs, scoping
+from steptemplates.variables import scoping
 from steptemplates.variables.collection import Variable, VariableSet
 from steptemplates.variables.engine import Evaluator, UnresolvedVariablesError
 
@@ -42,7 +42,7 @@ def read_bytes(path: Path) -> bytes:
 def render(request: RenderRequest, console: Console) -> bytes:
     """The rendered text, encoded like the input."""
     found = _manifest(request) if request.use_project else None
-    gathered = inputs.gather(
+    gathered = variable_sources.gather(
         found,
         files=request.variables_files,
         overrides=request.overrides,
@@ -55,8 +55,9 @@ def render(request: RenderRequest, console: Console) -> bytes:
     if result.unresolved:
         if request.strict:
             raise UnresolvedVariablesError(request.source, result.unresolved)
-        for unresolved in result.unresolved:
-            console.warning(f"unresolved: {unresolved.describe()}; left as written")
+        if not console.quiet:  # -q: the text is left as written all the same
+            for unresolved in result.unresolved:
+                console.warning(f"unresolved: {unresolved.describe()}; left as written")
     text = result.text or ""
     try:
         return decoded.encode(text)
@@ -81,11 +82,13 @@ def _manifest(request: RenderRequest) -> manifest.Manifest | None:
     return manifest.load(path)
 
 
-def _variables(gathered: inputs.VariableInputs, found: manifest.Manifest | None) -> VariableSet:
+def _variables(
+    gathered: variable_sources.VariableInputs, found: manifest.Manifest | None
+) -> VariableSet:
     context = gathered.context
-    system = inputs.context_variables(context, found.project_name if found else "")
+    system = scoping.context_variables(context, found.project_name if found else "")
     variables = VariableSet(Variable(name, value) for name, value in system.items())
-    variables.update(scoping.select(gathered.project, context))
-    variables.update(scoping.select(gathered.files, context))
+    for layer in scoping.select_layers([gathered.project, gathered.files], context):
+        variables.update(layer)
     variables.update(gathered.overrides)
     return variables

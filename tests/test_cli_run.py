@@ -784,6 +784,7 @@ def test_a_step_that_cannot_be_prepared_fails_and_the_process_goes_on(
     result = cli("run", "--report", "r.json")
     assert result.code == 2
     assert "error: step 'Loops' failed" in result.err
+    assert "variable 'Text': An attempt to parse the variable symbol" in result.err
     assert "self referencing loop (Text -> Text)" in result.err
     assert result.out.strip() == "step: cleanup"
     report = json.loads((project / "r.json").read_text())

@@ -91,8 +91,8 @@ RENDER = Command(
     "#{Var}, #{if}, #{each}, filters, calc. Variables come from the project's steps.toml and\n"
     "steps.secrets (unless --no-project), --variables files and -v, scoped by --environment,\n"
     "--target, --role and --tenant. Unresolved references are left as written, with a\n"
-    "warning; --strict-variables makes them an error. The encoding, byte-order mark and line\n"
-    "endings of the input are kept.",
+    "warning (-q hides these); --strict-variables makes them an error. The encoding,\n"
+    "byte-order mark and line endings of the input are kept.",
     _configure,
     _render,
 )

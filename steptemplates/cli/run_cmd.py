@@ -20,7 +20,7 @@ from steptemplates.console import Console, Level
 from steptemplates.errors import StepsError
 from steptemplates.execution.report import report_json
 from steptemplates.execution.runner import RunOutcome
-from steptemplates.variables.inputs import EncryptedFile
+from steptemplates.variable_sources import EncryptedFile
 
 
 def _add_variable_options(parser: argparse.ArgumentParser) -> None:

@@ -28,7 +28,7 @@ from steptemplates.execution.script import Outcome, ScriptRequest, ScriptResult,
 from steptemplates.manifest import Condition
 from steptemplates.masking import MASK
 from steptemplates.templates import ParameterType, Template
-from steptemplates.variables import inputs, scoping
+from steptemplates.variables import scoping
 from steptemplates.variables.collection import Variable, VariableSet
 from steptemplates.variables.engine import Evaluator, Unresolved, UnresolvedVariablesError
 
@@ -112,9 +112,14 @@ def _layers(
     variables = VariableSet(Variable(k, v) for k, v in system.items())
     for parameter in plan.template.parameters:
         variables.set(parameter.name, parameter.default or "", sensitive=parameter.sensitive)
-    variables.update(_scoped(settings.project_variables, settings.context, plan.name))
+    from_project, from_files = scoping.select_layers(
+        [_scoped(settings.project_variables), _scoped(settings.file_variables)],
+        settings.context,
+        plan.name,
+    )
+    variables.update(from_project)
     variables.update(Variable(k, v) for k, v in plan.parameters.items())
-    variables.update(_scoped(settings.file_variables, settings.context, plan.name))
+    variables.update(from_files)
     variables.update(settings.overrides)
     variables.update(outputs.values())
     for parameter in plan.template.parameters:
@@ -124,15 +129,13 @@ def _layers(
 
 
 def _scoped(
-    variables: Sequence[Variable | scoping.ScopedVariable], context: scoping.Context, step: str
-) -> list[Variable]:
-    """The values that apply to ``step`` in ``context``, one per name."""
-    candidates = [
+    variables: Sequence[Variable | scoping.ScopedVariable],
+) -> list[scoping.ScopedVariable]:
+    return [
         v if isinstance(v, scoping.ScopedVariable)
         else scoping.ScopedVariable(v.name, v.value, v.sensitive)
         for v in variables
-    ]
-    return scoping.select(candidates, context, step)
+    ]  # fmt: skip
 
 
 def _checked_value(plan: StepPlan, name: str, value: str) -> str:
@@ -203,7 +206,7 @@ class Runner:
         return failed if plan.condition is Condition.FAILURE else not failed
 
     def _system_variables(self, index: int, plan: StepPlan, workdir: Path) -> dict[str, str]:
-        system = inputs.context_variables(self.settings.context, self.settings.project_name)
+        system = scoping.context_variables(self.settings.context, self.settings.project_name)
         system |= {
             "Octopus.Deployment.Id": self.run_id,
             "Octopus.Release.Number": self.settings.release_number or self.run_id,
@@ -276,7 +279,7 @@ class Runner:
         # and a value is never evaluated twice (an escaped ##{X} stays literal).
         script = self._place_script(plan, workdir, Evaluator.of_values(final), unresolved)
         if self.settings.strict_variables and unresolved:
-            raise UnresolvedVariablesError(f"step '{plan.name}'", unresolved)
+            raise UnresolvedVariablesError("", unresolved)
         return script, final
 
     def _evaluate(

@@ -57,8 +57,9 @@ class UnresolvedVariablesError(TemplateError):
         listed = "; ".join(u.describe() for u in self.unresolved)
         count = len(self.unresolved)
         noun = "reference" if count == 1 else "references"
+        where = f"{source}: " if source else ""
         super().__init__(
-            f"{source}: {count} unresolved variable {noun}: {listed}",
+            f"{where}{count} unresolved variable {noun}: {listed}",
             hint="define them (steps.toml [variables], --variables, -v) "
             "or run without --strict-variables to leave them as written",
         )
@@ -205,7 +206,13 @@ class Evaluator:
             line, column = error.line, error.column
             return Rendering(text, (Unresolved(text, line, column, error.reason, source),))
         state = _State(source)
-        output = self._nodes(nodes, _Scope(self._root), state)
+        try:
+            output = self._nodes(nodes, _Scope(self._root), state)
+        except RecursiveDefinitionError as error:
+            if not source:
+                raise
+            line, column = state.origin
+            raise RecursiveDefinitionError(f"{source}:{line}:{column}: {error}") from None
         return Rendering(None if state.null else output, tuple(state.unresolved))
 
     def value(self, name: str) -> str | None:
@@ -227,7 +234,10 @@ class Evaluator:
             # Octostache leaves a value that does not parse as it is.
             return Rendering(raw, (Unresolved(raw, error.line, error.column, error.reason,
                                               state.source),))  # fmt: skip
-        text = self._nodes(nodes, _Scope(self._root), state)
+        try:
+            text = self._nodes(nodes, _Scope(self._root), state)
+        except RecursiveDefinitionError as error:
+            raise RecursiveDefinitionError(f"variable '{name}': {error}") from None
         return Rendering(None if state.null else text, tuple(state.unresolved))
 
     def truthy(self, text: str) -> bool:
@@ -248,9 +258,10 @@ class Evaluator:
                 state.origin = (node.line, node.column)  # type: ignore[union-attr]
             if type(node) is Substitution and type(node.expression) is Symbol:
                 # The common case, kept short: a plain reference.
+                state.problem = None
                 value = self._symbol(node.expression, scope, state)
                 if value is None:
-                    state.record(node.echo(), None)
+                    state.record(node.echo(), state.problem)
                     value = node.echo()
                 out.append(value)
             else:
@@ -514,6 +525,8 @@ class Evaluator:
             state.in_json -= 1
         container = jsontext.parse_container(text) if text else None
         if container is None:
+            if text:
+                state.problem = f"the value of '{prefix.echo()}' is not a JSON object or array"
             return _MISSING
         value: Any = container
         for segment in rest:

@@ -17,7 +17,9 @@ declares none, the names the scopes themselves use.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from steptemplates.errors import StepsError
@@ -131,25 +133,38 @@ def select(
     variables: Iterable[ScopedVariable], context: Context, step: str | None = None
 ) -> list[Variable]:
     """One value per name (first spelling kept): the most specific that applies."""
-    chosen: dict[str, tuple[int, ScopedVariable]] = {}
+    return select_layers([variables], context, step)[0]
+
+
+def select_layers(
+    layers: Sequence[Iterable[ScopedVariable]], context: Context, step: str | None = None
+) -> list[list[Variable]]:
+    """The most specific value of each name across all ``layers`` (ties: the later one).
+
+    Each winner is returned in the list of the layer it came from, so that a caller can
+    put other values between layers: steps.toml's values sit below a step's parameters and
+    variables files above them, yet a more specific steps.toml value beats a file's.
+    """
+    chosen: dict[str, tuple[int, int, ScopedVariable]] = {}
     spelling: dict[str, str] = {}
     sensitive: set[str] = set()
-    for variable in variables:
-        key = variable.name.casefold()
-        spelling.setdefault(key, variable.name)
-        if variable.sensitive:
-            # A name that is secret anywhere is masked everywhere.
-            sensitive.add(key)
-        if not applies(variable.scope, context, step):
-            continue
-        rank = variable.scope.specificity()
-        current = chosen.get(key)
-        if current is None or rank >= current[0]:
-            chosen[key] = (rank, variable)
-    return [
-        Variable(spelling[key], variable.value, key in sensitive)
-        for key, (_, variable) in chosen.items()
-    ]
+    for layer, variables in enumerate(layers):
+        for variable in variables:
+            key = variable.name.casefold()
+            spelling.setdefault(key, variable.name)
+            if variable.sensitive:
+                # A name that is secret anywhere is masked everywhere.
+                sensitive.add(key)
+            if not applies(variable.scope, context, step):
+                continue
+            rank = variable.scope.specificity()
+            current = chosen.get(key)
+            if current is None or rank >= current[0]:
+                chosen[key] = (rank, layer, variable)
+    selected: list[list[Variable]] = [[] for _ in layers]
+    for key, (_, layer, variable) in chosen.items():
+        selected[layer].append(Variable(spelling[key], variable.value, key in sensitive))
+    return selected
 
 
 # --- known names: catching misspelt environments, targets, tenants and steps ---------------
@@ -358,3 +373,21 @@ def _suggestion(name: str, names: tuple[str, ...]) -> str | None:
 def _listing(names: tuple[str, ...]) -> str:
     shown = ", ".join(names[:_LISTED])
     return f"{shown}, ..." if len(names) > _LISTED else shown
+
+
+def context_variables(context: Context, project_name: str) -> dict[str, str]:
+    """The system variables a run's context provides, under Octopus's names.
+
+    Calamari also offers every environment variable as ``env:NAME`` (``#{env:HOME}``).
+    """
+    values = {f"env:{name}": value for name, value in os.environ.items()}
+    values |= {
+        "Octopus.Project.Name": project_name,
+        "Octopus.Environment.Name": context.environment or "",
+        "Octopus.Machine.Name": context.target or socket.gethostname(),
+        "Octopus.Machine.Roles": ",".join(context.roles),
+        "Octopus.Deployment.Tenant.Name": context.tenant or "",
+    }
+    if context.tenant:
+        values["Octopus.Tenant.Name"] = context.tenant
+    return values

@@ -115,7 +115,7 @@ def test_wrong_filter_arguments_are_reported() -> None:
 def test_invalid_json_in_a_json_valued_variable_is_unresolved() -> None:
     result = Evaluator({"Config": "{Name: NoComma Port: 1}"}).evaluate("#{Config.Name}")
     assert result.text == "#{Config.Name}"
-    assert result.unresolved
+    assert result.unresolved[0].reason == "the value of 'Config' is not a JSON object or array"
 
 
 @pytest.mark.parametrize(
@@ -179,3 +179,11 @@ def test_parsed_templates_are_cached() -> None:
     from steptemplates.variables.syntax import parse
 
     assert parse("#{A} and #{B}") is parse("#{A} and #{B}")
+
+
+def test_a_self_reference_names_where_it_was_met() -> None:
+    with pytest.raises(RecursiveDefinitionError) as raised:
+        Evaluator({"A": "#{B}", "B": "#{A}"}).render("ok\n  #{A}", source="app.conf")
+    assert str(raised.value).startswith('app.conf:2:3: An attempt to parse the variable symbol "A"')
+    with pytest.raises(RecursiveDefinitionError, match=r"^variable 'B': .*\(B -> A -> B\)"):
+        Evaluator({"A": "#{B}", "B": "#{A}"}).value_of("B")

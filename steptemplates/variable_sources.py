@@ -8,8 +8,6 @@ misspelt ``--environment`` fails before the first step instead of silently match
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -72,24 +70,6 @@ def gather(
         tuple(Variable(name, value) for name, value in overrides),
         checked,
     )
-
-
-def context_variables(context: scoping.Context, project_name: str) -> dict[str, str]:
-    """The system variables a run's context provides, under Octopus's names.
-
-    Calamari also offers every environment variable as ``env:NAME`` (``#{env:HOME}``).
-    """
-    values = {f"env:{name}": value for name, value in os.environ.items()}
-    values |= {
-        "Octopus.Project.Name": project_name,
-        "Octopus.Environment.Name": context.environment or "",
-        "Octopus.Machine.Name": context.target or socket.gethostname(),
-        "Octopus.Machine.Roles": ",".join(context.roles),
-        "Octopus.Deployment.Tenant.Name": context.tenant or "",
-    }
-    if context.tenant:
-        values["Octopus.Tenant.Name"] = context.tenant
-    return values
 
 
 def _decrypted(item: EncryptedFile) -> list[scoping.ScopedVariable]:

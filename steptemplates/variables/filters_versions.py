@@ -1,4 +1,4 @@
-"""Version parsing for the ``Version*`` filters, with Octopus.Versioning's lenient rules.
+"""The ``Version*`` filters, which read a version with Octopus.Versioning's lenient rules.
 
 Octopus accepts far more than SemVer: an optional ``v``/``V``, one to four numeric parts (the
 missing ones are 0), a pre-release tag split into a prefix and a counter at the first ``.``,
@@ -9,7 +9,10 @@ everything that is not a number becomes the pre-release tag.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from steptemplates.variables.filters_arguments import Filter, FilterRejected, needs_argument
 
 _INT32_MAX = 2**31 - 1
 
@@ -75,3 +78,28 @@ def _number(match: re.Match[str], group: str) -> int:
         # Octopus stores each part in a 32-bit int and refuses larger numbers.
         raise VersionParseError(f"the {group} part of the version is too large")
     return value
+
+
+def _version_filter(name: str, part: Callable[[OctopusVersion], object]) -> Filter:
+    def version_part(argument: str | None, options: Sequence[str]) -> str | None:
+        text = needs_argument(name, argument)
+        try:
+            return str(part(parse_octopus_version(text)))
+        except VersionParseError as error:
+            raise FilterRejected(f"{name} could not read a version: {error}") from error
+
+    return version_part
+
+
+version_major = _version_filter("VersionMajor", lambda v: v.major)
+version_minor = _version_filter("VersionMinor", lambda v: v.minor)
+version_patch = _version_filter("VersionPatch", lambda v: v.patch)
+version_revision = _version_filter("VersionRevision", lambda v: v.revision)
+version_prerelease = _version_filter("VersionPreRelease", lambda v: v.prerelease)
+version_prerelease_prefix = _version_filter(
+    "VersionPreReleasePrefix", lambda v: v.prerelease_prefix
+)
+version_prerelease_counter = _version_filter(
+    "VersionPreReleaseCounter", lambda v: v.prerelease_counter
+)
+version_metadata = _version_filter("VersionMetadata", lambda v: v.metadata)
