@@ -63,6 +63,33 @@ def add_resolution_options(parser: argparse.ArgumentParser, *, frozen: bool) -> 
     )
 
 
+def add_variable_options(
+    parser: argparse.ArgumentParser, *, override_help: str, strict_help: str
+) -> argparse._ArgumentGroup:
+    """-v, --variables, --strict-variables and the scope options, shared by run and render."""
+    group = parser.add_argument_group("variables")
+    group.add_argument(
+        "-v",
+        "--variable",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help=override_help,
+    )
+    group.add_argument(
+        "--variables",
+        metavar="FILE",
+        action="append",
+        default=[],
+        type=path_argument,
+        help="a variables file: JSON ({name: value} or Calamari's [{k, v, s}]), YAML or TOML, "
+        "values optionally scoped (repeatable; later files win)",
+    )
+    group.add_argument("--strict-variables", action="store_true", help=strict_help)
+    add_scope_options(parser)
+    return group
+
+
 def add_scope_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "scope", "pick the values of scoped variables, as an Octopus deployment would"

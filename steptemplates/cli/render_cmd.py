@@ -9,7 +9,7 @@ from pathlib import Path
 from steptemplates import render
 from steptemplates.cli.common import (
     Command,
-    add_scope_options,
+    add_variable_options,
     context_from,
     parse_assignment,
     path_argument,
@@ -32,35 +32,17 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         type=path_argument,
         help="write the result here (atomically) instead of to stdout",
     )
-    group = parser.add_argument_group("variables")
-    group.add_argument(
-        "-v",
-        "--variable",
-        metavar="NAME=VALUE",
-        action="append",
-        default=[],
-        help="set a variable (wins over files and the project's variables)",
-    )
-    group.add_argument(
-        "--variables",
-        metavar="FILE",
-        action="append",
-        default=[],
-        type=path_argument,
-        help="a variables file: JSON, YAML or TOML (repeatable; later files win)",
+    group = add_variable_options(
+        parser,
+        override_help="set a variable (wins over files and the project's variables)",
+        strict_help="fail, listing each one with its line and column, if any reference is "
+        "unresolved (by default it is left as written and a warning is printed)",
     )
     group.add_argument(
         "--no-project",
         action="store_true",
         help="ignore the variables and secrets of the project around the current directory",
     )
-    group.add_argument(
-        "--strict-variables",
-        action="store_true",
-        help="fail, listing each one with its line and column, if any reference is unresolved "
-        "(by default it is left as written and a warning is printed)",
-    )
-    add_scope_options(parser)
 
 
 def _render(args: argparse.Namespace, console: Console) -> int:

@@ -10,7 +10,7 @@ from steptemplates import project
 from steptemplates.cli.common import (
     Command,
     add_resolution_options,
-    add_scope_options,
+    add_variable_options,
     context_from,
     find_project,
     parse_assignment,
@@ -24,31 +24,12 @@ from steptemplates.variable_sources import EncryptedFile
 
 
 def _add_variable_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("variables")
-    group.add_argument(
-        "-v",
-        "--variable",
-        metavar="NAME=VALUE",
-        action="append",
-        default=[],
-        help="set a variable; wins over everything but earlier steps' output variables",
+    add_variable_options(
+        parser,
+        override_help="set a variable; wins over everything but earlier steps' output variables",
+        strict_help="fail a step whose script or variables refer to a variable that is not "
+        "defined, listing each reference and where it is (by default it is left as written)",
     )
-    group.add_argument(
-        "--variables",
-        metavar="FILE",
-        action="append",
-        default=[],
-        type=path_argument,
-        help="a variables file: JSON ({name: value} or Calamari's [{k, v, s}]), YAML or TOML, "
-        "values optionally scoped (repeatable; later files win)",
-    )
-    group.add_argument(
-        "--strict-variables",
-        action="store_true",
-        help="fail a step whose script or variables refer to a variable that is not defined, "
-        "listing each reference and where it is (by default it is left as written)",
-    )
-    add_scope_options(parser)
 
 
 def _add_report_option(parser: argparse.ArgumentParser) -> None:
