@@ -2,7 +2,8 @@
 
     python3 benchmarks/run_all.py
 
-Takes about a minute; each benchmark can also run on its own (see benchmarks/README.md).
+Takes a few minutes, most of them building and extracting the 200 MB package; each
+benchmark can also run on its own (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -10,15 +11,24 @@ from __future__ import annotations
 import time
 
 import cold_lock
+import extract
 import harness
 import render
 import run_overhead
+import structured
 import warm_noop
 
 
 def main() -> None:
     started = time.perf_counter()
-    figures = [*cold_lock.run(), *warm_noop.run(), *run_overhead.run(), *render.run()]
+    figures = [
+        *cold_lock.run(),
+        *warm_noop.run(),
+        *run_overhead.run(),
+        *render.run(),
+        *structured.run(),
+        *extract.run(),
+    ]
     harness.heading(f"summary ({time.perf_counter() - started:.0f} s)")
     harness.print_table(figures)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from steptemplates import fsutil, integrity, tomlfile
@@ -56,16 +56,21 @@ class LockedTemplate:
 @dataclass(frozen=True)
 class Lockfile:
     templates: Mapping[str, LockedTemplate]
+    packages: Mapping[str, LockedTemplate] = field(default_factory=dict)
+
+    def entries(self, kind: str) -> Mapping[str, LockedTemplate]:
+        return self.packages if kind == "package" else self.templates
 
     def render(self) -> str:
         lines = [HEADER, f"version = {FORMAT_VERSION}\n"]
-        for name in sorted(self.templates):
-            lines.append("\n[[template]]\n")
-            entry = self.templates[name]
-            for key in (*_FIELDS, *_PIN_FIELDS):
-                value = getattr(entry, key)
-                if value:
-                    lines.append(f"{key} = {tomlfile.quote(value)}\n")
+        for table, entries in (("template", self.templates), ("package", self.packages)):
+            for name in sorted(entries):
+                lines.append(f"\n[[{table}]]\n")
+                entry = entries[name]
+                for key in (*_FIELDS, *_PIN_FIELDS):
+                    value = getattr(entry, key)
+                    if value:
+                        lines.append(f"{key} = {tomlfile.quote(value)}\n")
         return "".join(lines)
 
 
@@ -84,26 +89,26 @@ def load(path: Path) -> Lockfile | None:
                 hint="upgrade steps",
             )
         raise root.error("version", f"unknown lockfile format {version!r}", hint=_REGENERATE)
-    entries: dict[str, LockedTemplate] = {}
-    for table in root.tables("template"):
-        entry = _entry(table)
-        if entry.name in entries:
-            raise table.error("name", f"template '{entry.name}' is locked twice", hint=_REGENERATE)
-        entries[entry.name] = entry
-    _reject_unknown(root, ("version", "template"), "")
-    return Lockfile(entries)
+    found: dict[str, dict[str, LockedTemplate]] = {"template": {}, "package": {}}
+    for kind, entries in found.items():
+        for table in root.tables(kind):
+            entry = _entry(table, kind)
+            if entry.name in entries:
+                message = f"{kind} '{entry.name}' is locked twice"
+                raise table.error("name", message, hint=_REGENERATE)
+            entries[entry.name] = entry
+    _reject_unknown(root, ("version", "template", "package"), "")
+    return Lockfile(found["template"], found["package"])
 
 
-def _entry(table: tomlfile.Table) -> LockedTemplate:
+def _entry(table: tomlfile.Table, kind: str) -> LockedTemplate:
     values = {key: table.string(key) for key in (*_FIELDS, *_PIN_FIELDS)}
     name, source = values["name"], values["source"]
     if not name:
         raise table.error(None, "entry without a name", hint=_REGENERATE)
-    _reject_unknown(table, (*_FIELDS, *_PIN_FIELDS), f"template '{name}': ")
+    _reject_unknown(table, (*_FIELDS, *_PIN_FIELDS), f"{kind} '{name}': ")
     if source not in ("git", "path"):
-        raise table.error(
-            "source", f"template '{name}': unknown source {source!r}", hint=_REGENERATE
-        )
+        raise table.error("source", f"{kind} '{name}': unknown source {source!r}", hint=_REGENERATE)
     entry = LockedTemplate(
         name=name,
         source=source,
@@ -119,7 +124,7 @@ def _entry(table: tomlfile.Table) -> LockedTemplate:
     problem = _inconsistency(entry)
     if problem:
         key, message = problem
-        raise table.error(key, f"template '{name}': {message}", hint=_REGENERATE)
+        raise table.error(key, f"{kind} '{name}': {message}", hint=_REGENERATE)
     return entry
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from steptemplates import tomlfile
+from steptemplates import deploy_settings, tomlfile
 from steptemplates.errors import StepsError
 from steptemplates.variables import scoping
 from steptemplates.variables.files import located_toml, variables_from_mapping
@@ -23,7 +23,7 @@ from steptemplates.versions import parse_range
 FILE_NAME = "steps.toml"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-_TOP_KEYS = ("project", "templates", "variables", "steps", "targets")
+_TOP_KEYS = ("project", "templates", "packages", "variables", "steps", "targets")
 _PROJECT_KEYS = ("name", "environments", "tenants")
 _TARGET_KEYS = ("roles",)
 _GIT_KEYS = (
@@ -38,7 +38,10 @@ _GIT_KEYS = (
     "username",
 )
 _PATH_KEYS = ("path",)
-_STEP_KEYS = ("name", "template", "condition", "timeout", "parameters")
+_PACKAGE_PATH_KEYS = ("path", "version")
+_STEP_KEYS = (
+    "name", "template", "package", "condition", "timeout", "parameters", "deploy", "scripts",
+)  # fmt: skip
 PIN_KEYS = ("version", "tag", "branch", "rev")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 MAX_TIMEOUT = 7 * 24 * 3600.0  # longer is a typo; also keeps deadlines representable
@@ -82,6 +85,7 @@ class GitRequirement:
 class PathRequirement:
     path: str  # as written, relative to the manifest's directory
     resolved: Path
+    version: str | None = None  # a package directory's version (archives carry their own)
 
     @property
     def requested(self) -> str:
@@ -93,17 +97,24 @@ Requirement = GitRequirement | PathRequirement
 
 @dataclass(frozen=True)
 class TemplateRef:
+    """A named requirement: a template, or (``kind`` "package") a package to deploy."""
+
     name: str
     source: Requirement
+    kind: str = "template"
 
 
 @dataclass(frozen=True)
 class Step:
+    """A template step, or a package step (``package`` set, ``template`` empty) whose
+    ``parameters`` are plain variables, including those its deploy settings stand for."""
+
     name: str
     template: str
     condition: Condition = Condition.SUCCESS
     parameters: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    package: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,10 +124,14 @@ class Manifest:
     templates: Mapping[str, TemplateRef]
     steps: tuple[Step, ...]
     variables: tuple[ScopedVariable, ...]
+    packages: Mapping[str, TemplateRef] = field(default_factory=dict)
     # Declared names, so that a misspelt --environment or scope is an error (docs/variables.md).
     environments: tuple[str, ...] = ()
     tenants: tuple[str, ...] = ()
     targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> roles
+
+    def requirement(self, kind: str, name: str) -> TemplateRef | None:
+        return (self.packages if kind == "package" else self.templates).get(name)
 
     @property
     def directory(self) -> Path:
@@ -167,13 +182,14 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
         tenants = _declared_names(project, "tenants", "tenant")
         project.reject_unknown(_PROJECT_KEYS)
     templates = _templates(root.table("templates"), path.parent)
+    packages = _templates(root.table("packages"), path.parent, kind="package")
     variables = _variables(root.table("variables"))
-    steps = tuple(_step(table) for table in root.tables("steps"))
-    _check_steps(steps, root.tables("steps"), templates)
+    steps = tuple(_step(table, path.parent) for table in root.tables("steps"))
+    _check_steps(steps, root.tables("steps"), templates, packages)
     targets = _targets(root.table("targets"))
     root.reject_unknown(_TOP_KEYS)
     loaded = Manifest(
-        path, project_name, templates, steps, variables, environments, tenants, targets
+        path, project_name, templates, steps, variables, packages, environments, tenants, targets
     )
     scoping.check_scopes(variables, loaded.known_names())
     return loaded
@@ -186,14 +202,16 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _templates(table: tomlfile.Table | None, base: Path) -> dict[str, TemplateRef]:
+def _templates(
+    table: tomlfile.Table | None, base: Path, kind: str = "template"
+) -> dict[str, TemplateRef]:
     if table is None:
         return {}
     templates = {}
     for name, entry in table.subtables():
         if not NAME_PATTERN.fullmatch(name):
-            raise entry.error(None, f"template name '{name}' may only hold letters, digits, . _ -")
-        templates[name] = TemplateRef(name, _requirement(name, entry, base))
+            raise entry.error(None, f"{kind} name '{name}' may only hold letters, digits, . _ -")
+        templates[name] = TemplateRef(name, _requirement(name, entry, base, kind), kind)
         _check_same_credentials(templates, name, entry)
     return templates
 
@@ -220,16 +238,17 @@ def _check_same_credentials(
             )
 
 
-def _requirement(name: str, entry: tomlfile.Table, base: Path) -> Requirement:
+def _requirement(name: str, entry: tomlfile.Table, base: Path, kind: str) -> Requirement:
     path = entry.string("path")
     git = entry.string("git")
     if (path is None) == (git is None):
-        raise entry.error(None, f"template '{name}' needs exactly one source: 'git' or 'path'")
+        raise entry.error(None, f"{kind} '{name}' needs exactly one source: 'git' or 'path'")
     if git is not None and url_holds_credentials(git):
-        raise entry.error("git", f"template '{name}': {CREDENTIALS_IN_URL}", hint=CREDENTIALS_HINT)
+        raise entry.error("git", f"{kind} '{name}': {CREDENTIALS_IN_URL}", hint=CREDENTIALS_HINT)
     if path is not None:
-        entry.reject_unknown(_PATH_KEYS)
-        return PathRequirement(path=path, resolved=(base / path).resolve())
+        entry.reject_unknown(_PACKAGE_PATH_KEYS if kind == "package" else _PATH_KEYS)
+        version = entry.string("version") if kind == "package" else None
+        return PathRequirement(path=path, resolved=(base / path).resolve(), version=version)
     assert git is not None
     pins = [key for key in PIN_KEYS if entry.raw(key) is not None]
     if len(pins) > 1:
@@ -321,9 +340,16 @@ def _targets(table: tomlfile.Table | None) -> dict[str, tuple[str, ...]]:
     return targets
 
 
-def _step(table: tomlfile.Table) -> Step:
+def _step(table: tomlfile.Table, base: Path) -> Step:
     name = table.required_string("name")
-    template = table.required_string("template")
+    template = table.string("template")
+    package = table.string("package")
+    if (template is None) == (package is None):
+        raise table.error(
+            None,
+            f"step '{name}' needs exactly one of 'template' (run a template's script) "
+            "or 'package' (deploy a package)",
+        )
     condition_text = table.string("condition", default="success") or "success"
     try:
         condition = Condition(condition_text)
@@ -334,13 +360,19 @@ def _step(table: tomlfile.Table) -> Step:
             hint="use success, failure or always",
         ) from None
     parameters: dict[str, str] = {}
+    if package is not None:
+        parameters |= deploy_settings.step_variables(table, name, base)
+    elif table.raw("deploy") is not None or table.raw("scripts") is not None:
+        key = "deploy" if table.raw("deploy") is not None else "scripts"
+        raise table.error(key, f"step '{name}': '{key}' belongs to package steps", hint=(
+            "give the step a 'package' instead of a 'template', or remove it"))  # fmt: skip
     parameter_table = table.table("parameters")
     if parameter_table is not None:
         for key in parameter_table.data:
             value = parameter_table.scalar_text(key)
             assert value is not None
             parameters[key] = value
-    step = Step(name, template, condition, parameters, _timeout(table, name))
+    step = Step(name, template or "", condition, parameters, _timeout(table, name), package)
     table.reject_unknown(_STEP_KEYS)
     return step
 
@@ -370,13 +402,26 @@ def parse_duration(value: str | int | float) -> float | None:
 
 
 def _check_steps(
-    steps: tuple[Step, ...], tables: list[tomlfile.Table], templates: Mapping[str, TemplateRef]
+    steps: tuple[Step, ...],
+    tables: list[tomlfile.Table],
+    templates: Mapping[str, TemplateRef],
+    packages: Mapping[str, TemplateRef],
 ) -> None:
     seen: set[str] = set()
     for step, table in zip(steps, tables, strict=True):
         if step.name in seen:
             raise table.error("name", f"two steps are named '{step.name}'; step names are unique")
         seen.add(step.name)
+        if step.package is not None:
+            if step.package not in packages:
+                known = ", ".join(sorted(packages)) or "none are declared"
+                raise table.error(
+                    "package",
+                    f"step '{step.name}' deploys package '{step.package}', "
+                    "which is not in [packages]",
+                    hint=f"add it under [packages.{step.package}] (known: {known})",
+                )
+            continue
         if step.template not in templates:
             known = ", ".join(sorted(templates)) or "none are declared"
             raise table.error(
@@ -389,6 +434,8 @@ def _check_steps(
 def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
     """The manifest keys that express a requirement, in the order they are written."""
     if isinstance(requirement, PathRequirement):
+        if requirement.version:
+            return {"path": requirement.path, "version": requirement.version}
         return {"path": requirement.path}
     fields: dict[str, str | bool] = {"git": requirement.url}
     if requirement.subdir:

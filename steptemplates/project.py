@@ -20,14 +20,23 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile, variable_sources
+from steptemplates import (
+    deployments,
+    fsutil,
+    lockfile,
+    manifest,
+    parallel,
+    tomlfile,
+    variable_sources,
+)
 from steptemplates.cache import Cache, PruneReport
 from steptemplates.console import Console
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
 from steptemplates.execution.languages import syntax_for_extension
-from steptemplates.execution.runner import Runner, RunOutcome, RunSettings, StepPlan
+from steptemplates.execution.runner import PackagePlan, Runner, RunOutcome, RunSettings, StepPlan
 from steptemplates.lockfile import LockedTemplate, Lockfile
 from steptemplates.manifest import GitRequirement, Manifest, PathRequirement, Requirement
+from steptemplates.packages.identity import PackageIdentity, identify
 from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, out_of_date, resolve
 from steptemplates.sources import GitAuth, SourceContext, for_kind
 from steptemplates.templates import Script, Template, load_template
@@ -77,6 +86,7 @@ class SyncResult:
     lockfile: Lockfile
     changes: list[LockChange]
     templates: dict[str, Path]
+    packages: dict[str, Path] = field(default_factory=dict)
 
 
 def _context(project_manifest: Manifest | None, console: Console, offline: bool) -> SourceContext:
@@ -310,15 +320,25 @@ def _sync(
         current_lock, diff = result.lockfile, result.changes
     context = _context(current, console, offline)
     context.cache.register(project.lock_path)
-    entries = [current_lock.templates[n] for n in sorted(current_lock.templates)]
-
-    sources = {e.name: for_kind(e.source, context, project.directory) for e in entries}
+    entries = [
+        (kind, entry)
+        for kind in ("template", "package")
+        for _name, entry in sorted(current_lock.entries(kind).items())
+    ]
+    sources = [for_kind(e.source, context, project.directory, kind) for kind, e in entries]
     # Local checks one after another (threads only slow them down); fetches in parallel.
-    paths = {e.name: sources[e.name].from_cache(e) for e in entries}
-    missing = [e for e in entries if paths[e.name] is None]
-    fetched = parallel.run_all([partial(sources[e.name].materialize, e) for e in missing])
-    paths.update((e.name, path) for e, path in zip(missing, fetched, strict=True))
-    return SyncResult(current_lock, diff, {n: p for n, p in paths.items() if p is not None})
+    paths: list[Path | None] = [
+        source.from_cache(e) for source, (_k, e) in zip(sources, entries, strict=True)
+    ]
+    missing = [i for i, path in enumerate(paths) if path is None]
+    fetched = parallel.run_all([partial(sources[i].materialize, entries[i][1]) for i in missing])
+    for index, path in zip(missing, fetched, strict=True):
+        paths[index] = path
+    found: dict[str, dict[str, Path]] = {"template": {}, "package": {}}
+    for (kind, entry), maybe in zip(entries, paths, strict=True):
+        if maybe is not None:
+            found[kind][entry.name] = maybe
+    return SyncResult(current_lock, diff, found["template"], found["package"])
 
 
 # --- run -----------------------------------------------------------------------------------
@@ -353,6 +373,9 @@ def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
     templates: dict[str, Template] = {}
     plans = []
     for step in selected:
+        if step.package is not None:
+            plans.append(_package_plan(project, step, step.package, synced))
+            continue
         entry = synced.lockfile.templates.get(step.template)
         if entry is None:
             raise LockMismatchError(
@@ -387,6 +410,37 @@ def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
         strict_variables=request.strict_variables,
     )
     return Runner(settings, console).run(plans)
+
+
+def _package_plan(
+    project: Project, step: manifest.Step, name: str, synced: SyncResult
+) -> StepPlan:
+    entry = synced.lockfile.packages.get(name)
+    if entry is None:
+        raise LockMismatchError(
+            f"step '{step.name}' deploys package '{name}', which steps.lock lacks",
+            hint="run `steps lock`",
+        )
+    path = synced.packages[name]
+    if path.is_file():
+        identity = identify(path)
+    else:
+        # A directory (a git tree, a local folder): named after steps.toml, versioned by the lock.
+        version = entry.version or entry.tag or (entry.commit or "")[:12] or "0.0.0-local"
+        identity = PackageIdentity(name, version)
+    return StepPlan(
+        name=step.name,
+        template=None,
+        template_label=f"package {identity.id} {identity.version}",
+        condition=step.condition,
+        parameters=step.parameters,
+        timeout=step.timeout,
+        package=PackagePlan(
+            path=path,
+            identity=identity,
+            applications_root=deployments.applications_root(None, project.state_dir),
+        ),
+    )
 
 
 def _select_steps(current: Manifest, names: Sequence[str]) -> list[manifest.Step]:
@@ -521,6 +575,68 @@ def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
     )
     plan = StepPlan(name=script.name, template=template, template_label=str(request.script))
     return Runner(settings, console).run([plan])
+
+
+# --- deploy-package ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageDeployRequest:
+    package: Path
+    variables_files: Sequence[Path] = ()
+    encrypted_files: Sequence[variable_sources.EncryptedFile] = ()
+    overrides: Sequence[tuple[str, str]] = ()
+    report_path: Path | None = None
+    context: scoping.Context = field(default_factory=scoping.Context)
+    strict_variables: bool = False
+
+
+def deploy_package(request: PackageDeployRequest, console: Console) -> RunOutcome:
+    """Deploy one package without a project, like Calamari's ``deploy-package``: the
+    features are chosen by the variables Calamari reads (an Octopus variables file)."""
+    package = request.package.resolve()
+    if not package.is_file():
+        raise StepsError(f"{request.package}: package file not found")
+    identity = identify(package)
+    gathered = variable_sources.gather(
+        None,
+        files=request.variables_files,
+        encrypted=request.encrypted_files,
+        overrides=request.overrides,
+        context=request.context,
+    )
+    step_name = _value_of(gathered, "Octopus.Action.Name") or f"Deploy {identity.id}"
+    here = Path.cwd()
+    settings = RunSettings(
+        project_name=_value_of(gathered, "Octopus.Project.Name") or here.name,
+        project_dir=here,
+        state_dir=here / STATE_DIR,
+        file_variables=gathered.files,
+        overrides=gathered.overrides,
+        context=gathered.context,
+        strict_variables=request.strict_variables,
+        report_path=request.report_path,
+    )
+    plan = StepPlan(
+        name=step_name,
+        template=None,
+        template_label=f"package {identity.id} {identity.version}",
+        package=PackagePlan(package, identity, deployments.applications_root(None, None)),
+    )
+    return Runner(settings, console).run([plan])
+
+
+def _value_of(gathered: variable_sources.VariableInputs, name: str) -> str | None:
+    """An unscoped value from the variables files or -v (the last one given wins)."""
+    folded = name.casefold()
+    found = None
+    for scoped in gathered.files:
+        if scoped.name.casefold() == folded and scoped.scope.is_empty:
+            found = scoped.value
+    for override in gathered.overrides:
+        if override.name.casefold() == folded:
+            found = override.value
+    return found
 
 
 # --- cache ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ so an unchanged project relocks without touching the network; ``upgrade`` re-res
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -43,11 +43,18 @@ class LockChange:
 
 def git_auth(manifest: Manifest) -> dict[str, GitAuth]:
     auth = {}
-    for ref in manifest.templates.values():
+    for ref in (*manifest.templates.values(), *manifest.packages.values()):
         source = ref.source
         if isinstance(source, GitRequirement) and (source.token_env or source.username):
             auth[source.url] = GitAuth(source.token_env, source.username)
     return auth
+
+
+KINDS = ("template", "package")
+
+
+def _requirements(manifest: Manifest, kind: str) -> Mapping[str, TemplateRef]:
+    return manifest.packages if kind == "package" else manifest.templates
 
 
 def resolve(
@@ -58,36 +65,40 @@ def resolve(
     upgrade: Upgrade = False,
 ) -> Lockfile:
     if isinstance(upgrade, frozenset):
-        unknown = sorted(upgrade - set(manifest.templates))
+        unknown = sorted(upgrade - set(manifest.templates) - set(manifest.packages))
         if unknown:
             raise StepsError(
-                f"cannot upgrade {', '.join(unknown)}: not a template in {manifest.path.name}",
+                f"cannot upgrade {', '.join(unknown)}: not a template or package in "
+                f"{manifest.path.name}",
                 hint="see `steps list`",
             )
-    old = previous.templates if previous else {}
 
     def wants_upgrade(ref: TemplateRef) -> bool:
         return upgrade is True or (isinstance(upgrade, frozenset) and ref.name in upgrade)
 
-    entries: dict[str, LockedTemplate] = {}
+    entries: dict[str, dict[str, LockedTemplate]] = {kind: {} for kind in KINDS}
     to_resolve: list[TemplateRef] = []
-    for name in sorted(manifest.templates):
-        ref = manifest.templates[name]
-        previous_entry = old.get(name)
-        # Kept while it still fits (as Cargo does): no source is consulted, no network used.
-        fits = previous_entry and stale_reason(previous_entry, lock_identity(ref)) is None
-        if previous_entry and fits and not wants_upgrade(ref):
-            entries[name] = previous_entry
-            continue
-        to_resolve.append(ref)
+    for kind in KINDS:
+        old = previous.entries(kind) if previous else {}
+        wanted = _requirements(manifest, kind)
+        for name in sorted(wanted):
+            ref = wanted[name]
+            previous_entry = old.get(name)
+            # Kept while it still fits (as Cargo does): no source is consulted, no network.
+            fits = previous_entry and stale_reason(previous_entry, lock_identity(ref)) is None
+            if previous_entry and fits and not wants_upgrade(ref):
+                entries[kind][name] = previous_entry
+                continue
+            to_resolve.append(ref)
 
     def job(ref: TemplateRef) -> Callable[[], LockedTemplate]:
         kind = "git" if isinstance(ref.source, GitRequirement) else "path"
-        return partial(for_kind(kind, context, manifest.directory).lock, ref)
+        return partial(for_kind(kind, context, manifest.directory, ref.kind).lock, ref)
 
-    for entry in parallel.run_all([job(ref) for ref in to_resolve]):
-        entries[entry.name] = entry
-    return Lockfile({name: entries[name] for name in sorted(entries)})
+    locked = parallel.run_all([job(ref) for ref in to_resolve])
+    for ref, entry in zip(to_resolve, locked, strict=True):
+        entries[ref.kind][entry.name] = entry
+    return Lockfile(*(dict(sorted(entries[kind].items())) for kind in KINDS))
 
 
 def out_of_date(manifest: Manifest, previous: Lockfile | None) -> list[str]:
@@ -95,23 +106,27 @@ def out_of_date(manifest: Manifest, previous: Lockfile | None) -> list[str]:
     if previous is None:
         return ["there is no steps.lock"]
     reasons = []
-    for name in sorted(manifest.templates):
-        reason = stale_reason(previous.templates.get(name), lock_identity(manifest.templates[name]))
-        if reason:
-            reasons.append(f"{name}: {reason}")
-    reasons += [
-        f"{name}: no longer in steps.toml"
-        for name in sorted(previous.templates)
-        if name not in manifest.templates
-    ]
+    for kind in KINDS:
+        wanted = _requirements(manifest, kind)
+        locked = previous.entries(kind)
+        label = "package " if kind == "package" else ""
+        for name in sorted(wanted):
+            reason = stale_reason(locked.get(name), lock_identity(wanted[name]))
+            if reason:
+                reasons.append(f"{label}{name}: {reason}")
+        gone = [name for name in sorted(locked) if name not in wanted]
+        reasons += [f"{label}{name}: no longer in steps.toml" for name in gone]
     return reasons
 
 
 def changes(old: Lockfile | None, new: Lockfile) -> list[LockChange]:
-    before = old.templates if old else {}
     result = []
-    for name in sorted(set(before) | set(new.templates)):
-        a, b = before.get(name), new.templates.get(name)
-        if a != b:
-            result.append(LockChange(name, a, b))
+    for kind in KINDS:
+        before = old.entries(kind) if old else {}
+        after = new.entries(kind)
+        label = "package " if kind == "package" else ""
+        for name in sorted(set(before) | set(after)):
+            a, b = before.get(name), after.get(name)
+            if a != b:
+                result.append(LockChange(label + name, a, b))
     return result

@@ -71,5 +71,6 @@ def test_upgrading_a_template_the_manifest_lacks() -> None:
         resolve(manifest_of(), None, None, upgrade=frozenset({"b", "a"}))  # type: ignore[arg-type]
 
     assert (
-        str(raised.value) == "cannot upgrade a, b: not a template in steps.toml; see `steps list`"
+        str(raised.value)
+        == "cannot upgrade a, b: not a template or package in steps.toml; see `steps list`"
     )

@@ -17,6 +17,7 @@ from steptemplates import __version__
 from steptemplates.cli import (
     cache_cmd,
     common,
+    deployments_cmd,
     init_cmd,
     lock_cmd,
     render_cmd,
@@ -40,6 +41,8 @@ _COMMANDS = (
     show_cmd.SHOW,
     run_cmd.RUN,
     run_cmd.RUN_SCRIPT,
+    run_cmd.DEPLOY_PACKAGE,
+    deployments_cmd.DEPLOYMENTS,
     render_cmd.RENDER,
     cache_cmd.CACHE,
     secrets_cmd.SECRETS,

@@ -33,7 +33,9 @@ def _lock(args: argparse.Namespace, console: Console) -> int:
     )
     took = time.monotonic() - started
     count = len(result.lockfile.templates)
-    console.status(f"Resolved {count} template{'s' if count != 1 else ''} in {took:.2f}s")
+    packages = len(result.lockfile.packages)
+    also = f" and {packages} package{'s' if packages != 1 else ''}" if packages else ""
+    console.status(f"Resolved {count} template{'s' if count != 1 else ''}{also} in {took:.2f}s")
     _report_changes(console, result.changes)
     return 0
 

@@ -124,6 +124,12 @@ def _configure_run_script(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="substitute #{...} in the script before running it (the file itself is unchanged)",
     )
+    _add_sensitive_options(parser)
+    _add_variable_options(parser)
+    _add_report_option(parser)
+
+
+def _add_sensitive_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sensitive-variables",
         metavar="FILE",
@@ -139,8 +145,6 @@ def _configure_run_script(parser: argparse.ArgumentParser) -> None:
         help="the password of the --sensitive-variables files (Calamari's option; prefer "
         "the STEPS_SENSITIVE_VARIABLES_PASSWORD environment variable, which ps cannot show)",
     )
-    _add_variable_options(parser)
-    _add_report_option(parser)
 
 
 def _sensitive_files(args: argparse.Namespace, console: Console) -> list[EncryptedFile]:
@@ -191,4 +195,45 @@ RUN_SCRIPT = Command(
     "is the script's.",
     _configure_run_script,
     _run_script,
+)
+
+
+def _configure_deploy_package(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--package",
+        metavar="FILE",
+        type=path_argument,
+        required=True,
+        help="the package: .zip, .nupkg, .tar, .tar.gz, .tgz, .tar.bz2 or .tar.xz, named "
+        "<Id>.<Version>.<ext> (a .nupkg's own id and version are read from its .nuspec)",
+    )
+    _add_sensitive_options(parser)
+    _add_variable_options(parser)
+    _add_report_option(parser)
+
+
+def _deploy_package(args: argparse.Namespace, console: Console) -> int:
+    request = project.PackageDeployRequest(
+        package=args.package,
+        variables_files=args.variables,
+        encrypted_files=_sensitive_files(args, console),
+        overrides=[parse_assignment(text) for text in args.variable],
+        report_path=args.report,
+        context=context_from(args),
+        strict_variables=args.strict_variables,
+    )
+    return _finish(project.deploy_package(request, console), console, args.json)
+
+
+DEPLOY_PACKAGE = Command(
+    "deploy-package",
+    "deploy a package like Calamari's deploy-package, features chosen by variables",
+    "Extract the package to <applications>/<environment>/<id>/<version>, then run the\n"
+    "deployment stages in Calamari's order: PreDeploy, substitution, configuration\n"
+    "transforms and variables, structured variables, the custom installation folder,\n"
+    "Deploy, PostDeploy (and DeployFailed on failure). Features are turned on by the\n"
+    "variables Octopus sends (Octopus.Action.EnabledFeatures, ...), so an Octopus variables\n"
+    "file drives it unchanged. See docs/packages.md.",
+    _configure_deploy_package,
+    _deploy_package,
 )

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from steptemplates import project
 from steptemplates.cli.common import Command, find_project
 from steptemplates.console import Console, Level
-from steptemplates.manifest import GitRequirement
+from steptemplates.lockfile import LockedTemplate
+from steptemplates.manifest import GitRequirement, Requirement
 
 
 def _configure_list(parser: argparse.ArgumentParser) -> None:
@@ -20,28 +21,38 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     current_project = find_project()
     current = current_project.manifest()
     locked = current_project.lockfile()
-    rows = [("TEMPLATE", "SOURCE", "REQUESTED", "LOCKED")]
-    for name in sorted(current.templates):
-        source = current.templates[name].source
-        entry = locked.templates.get(name) if locked else None
-        if isinstance(source, GitRequirement):
-            where = source.url + (f" ({source.subdir})" if source.subdir else "")
-            requested = source.requested
-        else:
-            where, requested = source.path, "path"
-        pin = "(not locked)"
-        if entry is not None:
-            pin = "path" if entry.source == "path" else entry.pin
-        rows.append((name, where, requested, pin))
-    for row in _table(rows):
-        console.line(Level.INFO, row)
+    for kind, title in (("template", "TEMPLATE"), ("package", "PACKAGE")):
+        wanted = current.packages if kind == "package" else current.templates
+        if kind == "package" and not wanted:
+            continue  # most projects have none: no empty table
+        entries = locked.entries(kind) if locked else {}
+        rows: list[tuple[str, ...]] = [(title, "SOURCE", "REQUESTED", "LOCKED")]
+        for name in sorted(wanted):
+            rows.append(_row(name, wanted[name].source, entries.get(name)))
+        if kind == "package":
+            console.line(Level.INFO, "")
+        for row in _table(rows):
+            console.line(Level.INFO, row)
     if current.steps:
         console.line(Level.INFO, "")
         console.line(Level.INFO, "PROCESS")
         for index, step in enumerate(current.steps, start=1):
             condition = "" if step.condition.value == "success" else f" [{step.condition.value}]"
-            console.line(Level.INFO, f"  {index}. {step.name} -> {step.template}{condition}")
+            what = step.template if step.package is None else f"package {step.package}"
+            console.line(Level.INFO, f"  {index}. {step.name} -> {what}{condition}")
     return 0
+
+
+def _row(name: str, source: Requirement, entry: LockedTemplate | None) -> tuple[str, ...]:
+    if isinstance(source, GitRequirement):
+        where = source.url + (f" ({source.subdir})" if source.subdir else "")
+        requested = source.requested
+    else:
+        where, requested = source.path, "path"
+    pin = "(not locked)"
+    if entry is not None:
+        pin = entry.pin if entry.source != "path" else (entry.version or "path")
+    return (name, where, requested, pin)
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
@@ -54,7 +65,7 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 
 LIST = Command(
     "list",
-    "list the project's templates, their pins and the process",
+    "list the project's templates and packages, their pins and the process",
     "List every template in steps.toml with its source, requested version and locked version,\n"
     "then the steps of the process in order.",
     _configure_list,

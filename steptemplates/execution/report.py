@@ -21,6 +21,16 @@ class ArtifactRecord:
 
 
 @dataclass(frozen=True)
+class StageRecord:
+    """One stage of a package deployment (docs/packages.md)."""
+
+    number: int  # 1-16 in Calamari's order; 0 is the extraction, 17 DeployFailed
+    name: str
+    status: str  # succeeded | skipped | failed | not-run
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class StepRecord:
     name: str
     template: str
@@ -32,6 +42,10 @@ class StepRecord:
     output_variables: dict[str, str] = field(default_factory=dict)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
     workdir: str | None = None
+    # Package steps only.
+    stages: list[StageRecord] | None = None
+    installation_directory: str | None = None
+    deployment_id: int | None = None
 
 
 @dataclass(frozen=True)

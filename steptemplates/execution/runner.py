@@ -14,7 +14,7 @@ import datetime
 import secrets
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +22,21 @@ from steptemplates import fsutil
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
 from steptemplates.execution.artifacts import collect_artifacts
+from steptemplates.execution.deployment import Deployment, DeploymentRequest
 from steptemplates.execution.languages import get_language
 from steptemplates.execution.report import ArtifactRecord, RunRecord, StepRecord, write_report
-from steptemplates.execution.script import Outcome, ScriptRequest, ScriptResult, run_script
+from steptemplates.execution.script import (
+    ArtifactRequest,
+    Outcome,
+    OutputVariable,
+    ScriptRequest,
+    ScriptResult,
+    run_script,
+)
 from steptemplates.manifest import Condition
 from steptemplates.masking import MASK
-from steptemplates.templates import ParameterType, Template
+from steptemplates.packages.identity import PackageIdentity
+from steptemplates.templates import Parameter, ParameterType, Template
 from steptemplates.variables import scoping
 from steptemplates.variables.collection import Variable, VariableSet
 from steptemplates.variables.engine import Evaluator, Unresolved, UnresolvedVariablesError
@@ -38,15 +47,31 @@ EXIT_STEP_ERROR = 2  # the step could not run as configured (steps' own error co
 
 
 @dataclass(frozen=True)
+class PackagePlan:
+    """The package a package step deploys (docs/packages.md)."""
+
+    path: Path  # an archive, or a directory holding the package's files
+    identity: PackageIdentity
+    applications_root: Path  # unless Octopus.Tentacle.Agent.ApplicationDirectoryPath is set
+    staged: bool = False  # a temporary copy made for this run, deleted after extraction
+
+
+@dataclass(frozen=True)
 class StepPlan:
-    """One step to run: its template (already verified) and the values the step gives."""
+    """One step to run: its template (already verified) or its package, and the values the
+    step gives (template parameters, or a package step's own variables)."""
 
     name: str
-    template: Template
+    template: Template | None
     template_label: str  # for headers and the report, e.g. "health 1.2.0"
     condition: Condition = Condition.SUCCESS
     parameters: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    package: PackagePlan | None = None
+
+    @property
+    def declared(self) -> tuple[Parameter, ...]:
+        return self.template.parameters if self.template is not None else ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,8 @@ def new_run_id() -> str:
 def check_plans(plans: Sequence[StepPlan], settings: RunSettings) -> None:
     """Fail before anything runs: unknown or missing parameters, interpreters not installed."""
     for plan in plans:
+        if plan.template is None:
+            continue  # a package step: its values are plain variables
         for name in plan.parameters:
             if plan.template.parameter(name) is None:
                 declared = ", ".join(p.name for p in plan.template.parameters) or "none"
@@ -110,7 +137,7 @@ def _layers(
     system: Mapping[str, str],
 ) -> VariableSet:
     variables = VariableSet(Variable(k, v) for k, v in system.items())
-    for parameter in plan.template.parameters:
+    for parameter in plan.declared:
         variables.set(parameter.name, parameter.default or "", sensitive=parameter.sensitive)
     from_project, from_files = scoping.select_layers(
         [_scoped(settings.project_variables), _scoped(settings.file_variables)],
@@ -122,7 +149,7 @@ def _layers(
     variables.update(from_files)
     variables.update(settings.overrides)
     variables.update(outputs.values())
-    for parameter in plan.template.parameters:
+    for parameter in plan.declared:
         if parameter.sensitive:
             variables.set(parameter.name, variables.get(parameter.name) or "", sensitive=True)
     return variables
@@ -140,7 +167,7 @@ def _scoped(
 
 def _checked_value(plan: StepPlan, name: str, value: str) -> str:
     """A parameter's evaluated value in canonical form; StepsError when it is not allowed."""
-    parameter = plan.template.parameter(name)
+    parameter = plan.template.parameter(name) if plan.template is not None else None
     if parameter is None:
         return value
     if parameter.type is ParameterType.CHECKBOX:
@@ -214,15 +241,16 @@ class Runner:
             "Octopus.Step.Name": plan.name,
             "Octopus.Action.Number": str(index),
             "Octopus.Step.Number": str(index),
-            "Octopus.Action.Template.Name": plan.template.name,
-            "Octopus.Action.Script.Syntax": plan.template.script.syntax,
             "OriginalWorkingDirectory": str(Path.cwd()),
             "Steps.Project.Directory": str(self.settings.project_dir),
             "Steps.Run.Id": self.run_id,
             "Steps.Step.WorkingDirectory": str(workdir),
-            "Steps.Template.Directory": str(plan.template.root),
             "Steps.Artifacts.Directory": str(self.artifacts_dir),
         }
+        if plan.template is not None:
+            system["Octopus.Action.Template.Name"] = plan.template.name
+            system["Octopus.Action.Script.Syntax"] = plan.template.script.syntax
+            system["Steps.Template.Directory"] = str(plan.template.root)
         if self.first_failure is not None:
             failure = self.first_failure
             system["Octopus.Deployment.Error"] = failure.message or f"step '{failure.name}' failed"
@@ -232,6 +260,8 @@ class Runner:
     def _run_step(self, index: int, plan: StepPlan) -> StepRecord:
         started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         clock = time.monotonic()
+        if plan.package is not None:
+            return self._deploy(index, plan, plan.package, started_at, clock)
         workdir = self.settings.in_place or Path(
             tempfile.mkdtemp(prefix=f"steps-{self.run_id}-{index:02d}-")
         )
@@ -250,6 +280,7 @@ class Runner:
                     round(time.monotonic() - clock, 3),
                     self.console.masker.mask(str(error)),
                 )
+            assert plan.template is not None
             result = run_script(
                 ScriptRequest(
                     syntax=plan.template.script.syntax,
@@ -304,6 +335,7 @@ class Runner:
         self, plan: StepPlan, workdir: Path, evaluator: Evaluator, unresolved: list[Unresolved]
     ) -> Path:
         """Put the (substituted) script where it will run and return its path."""
+        assert plan.template is not None
         script = plan.template.script
         if self.settings.in_place is None:
             fsutil.copy_tree(plan.template.root, workdir)
@@ -329,18 +361,6 @@ class Runner:
         self, plan: StepPlan, result: ScriptResult, started_at: str, clock: float, workdir: Path
     ) -> StepRecord:
         status, exit_code, message = _status_of(plan, result)
-        collected = collect_artifacts(result.artifacts, self.artifacts_dir)
-        artifacts = []
-        for artifact in collected:
-            if artifact.problem:
-                self.console.warning(f"step '{plan.name}': {artifact.problem}")
-            else:
-                artifacts.append(ArtifactRecord(artifact.name, str(artifact.path), artifact.size))
-        outputs = {}
-        for output in result.output_variables:
-            name = f"Octopus.Action[{plan.name}].Output.{output.name}"
-            self.outputs[name.casefold()] = Variable(name, output.value, output.sensitive)
-            outputs[output.name] = MASK if output.sensitive else output.value
         kept = self.settings.keep_workdir and self.settings.in_place is None
         return StepRecord(
             name=plan.name,
@@ -350,9 +370,78 @@ class Runner:
             started=started_at,
             duration_seconds=round(time.monotonic() - clock, 3),
             message=self.console.masker.mask(message) if message else None,
-            output_variables=outputs,
-            artifacts=artifacts,
+            output_variables=self._keep_outputs(plan, result.output_variables),
+            artifacts=self._collect(plan, result.artifacts),
             workdir=str(workdir) if kept else None,
+        )
+
+    def _collect(self, plan: StepPlan, requests: Sequence[ArtifactRequest]) -> list[ArtifactRecord]:
+        artifacts = []
+        for artifact in collect_artifacts(requests, self.artifacts_dir):
+            if artifact.problem:
+                self.console.warning(f"step '{plan.name}': {artifact.problem}")
+            else:
+                artifacts.append(ArtifactRecord(artifact.name, str(artifact.path), artifact.size))
+        return artifacts
+
+    def _keep_outputs(
+        self, plan: StepPlan, variables: Iterable[OutputVariable]
+    ) -> dict[str, str]:
+        """Output variables for later steps; the report's copy has sensitive ones masked."""
+        outputs = {}
+        for output in variables:
+            name = f"Octopus.Action[{plan.name}].Output.{output.name}"
+            self.outputs[name.casefold()] = Variable(name, output.value, output.sensitive)
+            outputs[output.name] = MASK if output.sensitive else output.value
+        return outputs
+
+    def _deploy(
+        self, index: int, plan: StepPlan, package: PackagePlan, started_at: str, clock: float
+    ) -> StepRecord:
+        """A package step: the package extracted and deployed through Calamari's stages."""
+        def failed(message: str) -> StepRecord:
+            return StepRecord(
+                plan.name, plan.template_label, "failed", EXIT_STEP_ERROR, started_at,
+                round(time.monotonic() - clock, 3), self.console.masker.mask(message),
+            )  # fmt: skip
+
+        system = self._system_variables(index, plan, package.applications_root)
+        variables = _layers(plan, self.settings, self.outputs, system)
+        unresolved: list[Unresolved] = []
+        try:
+            final = self._evaluate(plan, variables, unresolved)
+            if self.settings.strict_variables and unresolved:
+                raise UnresolvedVariablesError("", unresolved)
+        except StepsError as error:
+            return failed(str(error))
+        explicit = final.get("Octopus.Tentacle.Agent.ApplicationDirectoryPath", "").strip()
+        request = DeploymentRequest(
+            step_name=plan.name,
+            package=package.path,
+            identity=package.identity,
+            applications_root=Path(explicit) if explicit else package.applications_root,
+            retention_set=f"{self.settings.project_name}/{plan.name}",
+            project=self.settings.project_name,
+            variables=final,
+            sensitive_values=[final[v.name] for v in variables if v.sensitive and final[v.name]],
+            timeout=plan.timeout,
+            staged=package.staged,
+        )
+        result = Deployment(request, self.console).run()
+        status, exit_code = _deployment_status(result.outcome, result.exit_code)
+        return StepRecord(
+            name=plan.name,
+            template=plan.template_label,
+            status=status,
+            exit_code=exit_code,
+            started=started_at,
+            duration_seconds=round(time.monotonic() - clock, 3),
+            message=self.console.masker.mask(result.message) if result.message else None,
+            output_variables=self._keep_outputs(plan, result.output_variables.values()),
+            artifacts=self._collect(plan, result.artifacts),
+            stages=result.stages,
+            installation_directory=result.installation_directory,
+            deployment_id=result.deployment_id,
         )
 
     def _summarise(self, record: StepRecord) -> None:
@@ -395,6 +484,7 @@ class Runner:
 
 def _script_source(plan: StepPlan) -> str:
     """How errors name the script: its file, or the template file that holds it inline."""
+    assert plan.template is not None
     script = plan.template.script
     if script.file is not None:
         return str(plan.template.root / script.file)
@@ -418,6 +508,16 @@ def _status_of(plan: StepPlan, result: ScriptResult) -> tuple[str, int | None, s
         return "interrupted", None, "interrupted; its processes were stopped"
     message = result.result_message or f"the script exited with code {result.exit_code}"
     return "failed", result.exit_code, message
+
+
+def _deployment_status(outcome: Outcome, exit_code: int | None) -> tuple[str, int | None]:
+    if outcome is Outcome.SUCCEEDED:
+        return "succeeded", 0
+    if outcome is Outcome.TIMED_OUT:
+        return "timed-out", None
+    if outcome is Outcome.INTERRUPTED:
+        return "interrupted", None
+    return "failed", exit_code if exit_code else EXIT_STEP_ERROR
 
 
 def _exit_code_of(record: StepRecord) -> int:

@@ -73,17 +73,24 @@ def lock_identity(ref: TemplateRef) -> dict[str, str]:
             "subdir": source.subdir,
             "requested": source.requested,
         }
-    return {"source": "path", "path": source.path}
+    fields = {"source": "path", "path": source.path}
+    if source.version:
+        fields["version"] = source.version
+    return fields
 
 
-def for_kind(kind: str, context: SourceContext, manifest_dir: Path) -> Source:
+def for_kind(
+    kind: str, context: SourceContext, manifest_dir: Path, entry_kind: str = "template"
+) -> Source:
+    """The source for lock entries of ``kind`` (git, path) holding ``entry_kind`` (template,
+    package): templates are checked to load before they are locked or cached."""
     # Imported here: the source modules import this one. By module path, because a name
     # bound in this package (such as ``git``) would shadow a submodule of the same name.
     from steptemplates.sources.git import GitSource
     from steptemplates.sources.path import PathSource
 
     if kind == "git":
-        return GitSource(context)
+        return GitSource(context, entry_kind)
     if kind == "path":
-        return PathSource(context, manifest_dir)
+        return PathSource(context, manifest_dir, entry_kind)
     raise ValueError(f"unknown source kind {kind!r}")

@@ -29,7 +29,8 @@ class _Target:
 
 
 class GitSource:
-    def __init__(self, context: SourceContext) -> None:
+    def __init__(self, context: SourceContext, entry_kind: str = "template") -> None:
+        self.entry_kind = entry_kind
         self.context = context
         self.cache = context.cache
 
@@ -38,7 +39,7 @@ class GitSource:
     def lock(self, ref: TemplateRef) -> LockedTemplate:
         requirement = ref.source
         assert isinstance(requirement, GitRequirement)
-        label = f"template '{ref.name}'"
+        label = f"{self.entry_kind} '{ref.name}'"
         with _naming(label, "check its 'git' URL in steps.toml"):
             credentials = self.context.git_credentials(requirement.url)
             with self.cache.locked_mirror(requirement.url) as mirror:
@@ -91,7 +92,7 @@ class GitSource:
         mirror: Path,
         credentials: git.GitCredentials | None,
     ) -> _Target:
-        label = f"template '{name}'"
+        label = f"{self.entry_kind} '{name}'"
         url = requirement.url
         tags = refs.tags()
         if requirement.tag is not None:
@@ -158,7 +159,8 @@ class GitSource:
                 ) from None
             # Checked before the entry is published, so the cache only ever holds templates.
             where = requirement.url + (f"//{requirement.subdir}" if requirement.subdir else "")
-            load_template(directory, origin=f"{label} ({where} at {at})")
+            if self.entry_kind == "template":
+                load_template(directory, origin=f"{label} ({where} at {at})")
 
         return self.cache.store(fill)
 
@@ -181,7 +183,7 @@ class GitSource:
 
     def _materialize(self, entry: LockedTemplate, *, network: bool) -> Path | None:
         assert entry.url is not None and entry.commit is not None and entry.integrity is not None
-        label = f"template '{entry.name}'"
+        label = f"{self.entry_kind} '{entry.name}'"
         # The common case, a verified entry whose commit the mirror holds, needs no lock:
         # entries are immutable once published, and the mirror is only read.
         mirror = self.cache.mirror_path(entry.url)
@@ -222,7 +224,7 @@ class GitSource:
 
     def _require_commit(self, entry: LockedTemplate, mirror: Path, status: EntryStatus) -> None:
         """Fetch the locked commit the mirror lacks, saying why when the cached copy was bad."""
-        label = f"template '{entry.name}'"
+        label = f"{self.entry_kind} '{entry.name}'"
         modified = status is EntryStatus.MODIFIED
         if self.context.offline:
             raise OfflineError(
@@ -242,18 +244,19 @@ class GitSource:
         assert entry.url is not None and entry.commit is not None
         credentials = self.context.git_credentials(entry.url)
         want = entry.commit
+        label = f"{self.entry_kind} '{entry.name}'"
         if entry.tag is not None:
-            refs = self._remote_refs(entry.url, mirror, credentials, f"template '{entry.name}'")
+            refs = self._remote_refs(entry.url, mirror, credentials, label)
             remote = refs.tags().get(entry.tag)
             if remote is None:
                 raise LockMismatchError(
-                    f"template '{entry.name}': tag {entry.tag} no longer exists in {entry.url} "
+                    f"{label}: tag {entry.tag} no longer exists in {entry.url} "
                     f"(steps.lock pins commit {entry.commit})",
                     hint="pick another version and run `steps lock`",
                 )
             if remote.commit_sha != entry.commit:
                 raise LockMismatchError(
-                    f"template '{entry.name}': tag {entry.tag} moved upstream: steps.lock has "
+                    f"{label}: tag {entry.tag} moved upstream: steps.lock has "
                     f"{entry.commit}, {entry.url} now has {remote.commit_sha}",
                     hint="if the change is expected, run `steps lock --upgrade-template "
                     f"{entry.name}`",

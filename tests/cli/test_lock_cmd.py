@@ -208,7 +208,9 @@ def test_upgrade_of_an_unknown_template(steps: Steps, catalog: Catalog) -> None:
 
     failed = steps.fails("lock", "--upgrade-template", "gret")
 
-    assert failed.error == "cannot upgrade gret: not a template in steps.toml; see `steps list`"
+    assert failed.error == (
+        "cannot upgrade gret: not a template or package in steps.toml; see `steps list`"
+    )
 
 
 # --- the lockfile ----------------------------------------------------------------------------

@@ -1,0 +1,2 @@
+#!/bin/bash
+echo "DeployFailed: $(get_octopusvariable OctopusLastErrorMessage)" >> "$(get_octopusvariable StageLog)"

@@ -1,0 +1,223 @@
+"""Package steps whose package comes from git (tags as versions) or a local directory,
+locked like templates; and package failures seen through `steps run`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from steptemplates import lockfile
+from tests.support.gitserver import ServedRepo
+from tests.support.projects import Steps
+
+
+@pytest.fixture(autouse=True)
+def applications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "Applications"
+    monkeypatch.setenv("STEPS_APPLICATIONS_DIR", str(root))
+    return root
+
+
+def release(repo: ServedRepo, version: str) -> None:
+    repo.write("app/config.json", json.dumps({"Version": "dev", "Port": 1}) + "\n")
+    repo.write("app/Deploy.sh", 'echo "deployed $(get_octopusvariable Octopus.Action.Package.PackageVersion)"\n')
+    repo.write("README.md", f"release {version}\n")
+    repo.commit(f"release {version}")
+    repo.tag(f"v{version}", message=version)
+
+
+def test_a_package_from_git_is_locked_and_deployed_at_its_tag(
+    steps: Steps, remote_repo: Callable[[str], ServedRepo], applications: Path
+) -> None:
+    repo = remote_repo("web-release")
+    release(repo, "1.0.0")
+    release(repo, "1.1.0")
+    steps.manifest.write_text(f"""
+[packages.web]
+git = "{repo.http_url}"
+subdir = "app"
+version = "^1.0"
+
+[variables]
+"Port" = "8080"
+
+[[steps]]
+name = "web"
+package = "web"
+[steps.deploy]
+structured-files = ["config.json"]
+""")
+
+    result = steps("run")
+
+    assert result.code == 0, result.err
+    assert "deployed 1.1.0" in result.out
+    installed = applications / "web" / "1.1.0"
+    assert json.loads((installed / "config.json").read_text()) == {"Version": "dev", "Port": 8080}
+    assert not (installed / "README.md").exists()  # only the subdir is the package
+    locked = lockfile.load(steps.lock_path)
+    assert locked is not None
+    entry = locked.packages["web"]
+    assert (entry.source, entry.version, entry.tag) == ("git", "1.1.0", "v1.1.0")
+    assert entry.integrity and entry.integrity.startswith("sha256-")
+    assert "[[package]]" in steps.lock_path.read_text()
+    # Offline and frozen, from the cache alone.
+    assert steps("run", "--frozen", "--offline").code == 0
+    assert (applications / "web" / "1.1.0_1").is_dir()
+
+
+def test_a_directory_package_uses_its_version(steps: Steps, applications: Path) -> None:
+    site = steps.directory / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<h1>#{Title}</h1>\n")
+    steps.manifest.write_text("""
+[packages.site]
+path = "site"
+version = "2.0.0"
+[variables]
+Title = "Hello"
+[[steps]]
+name = "site"
+package = "site"
+[steps.deploy]
+substitute-files = ["*.html"]
+""")
+
+    assert steps("run").code == 0
+
+    assert (applications / "site" / "2.0.0" / "index.html").read_text() == "<h1>Hello</h1>\n"
+    assert (site / "index.html").read_text() == "<h1>#{Title}</h1>\n"  # the source is untouched
+    assert steps("lock").code == 0
+    assert 'version = "2.0.0"' in steps.lock_path.read_text()
+
+
+def write_zip_project(steps: Steps, files: dict[str, str], deploy: str, variables: str = "") -> None:
+    import zipfile
+
+    with zipfile.ZipFile(steps.directory / "App.1.0.0.zip", "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    steps.manifest.write_text(f"""
+[packages.app]
+path = "App.1.0.0.zip"
+[variables]
+{variables}
+[[steps]]
+name = "app"
+package = "app"
+[steps.deploy]
+{deploy}
+""")
+
+
+def run_and_report(steps: Steps) -> tuple[int, dict]:  # type: ignore[type-arg]
+    result = steps("run", "--report", "r.json")
+    record = json.loads((steps.directory / "r.json").read_text())["steps"][0]
+    record["output"] = result.out
+    return result.code, record
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("appsettings.json", '{"Port": 1,,}', "appsettings.json: it is not valid JSON"),
+        ("config.yaml", "a: [1, 2\nb: 3\n", "config.yaml"),
+        ("settings.xml", "<a><b></a>", "settings.xml"),
+    ],
+)
+def test_an_unparseable_structured_target_fails_naming_the_file(
+    steps: Steps, name: str, text: str, reason: str
+) -> None:
+    write_zip_project(
+        steps,
+        {name: text, "DeployFailed.sh": "echo rollback ran\n"},
+        f'structured-files = ["{name}"]',
+        '"Port" = "2"',
+    )
+
+    code, record = run_and_report(steps)
+
+    assert code == 2
+    assert record["message"].startswith(
+        "stage 8 (structured configuration variables) failed: Structured variable "
+        "replacement failed on "
+    )
+    assert reason in record["message"]
+    assert "rollback ran" in record["output"]
+
+
+def test_a_transform_that_matches_nothing_fails_the_step(steps: Steps) -> None:
+    write_zip_project(
+        steps,
+        {
+            "Web.config": "<configuration><appSettings /></configuration>\n",
+            "Web.Release.config": '<configuration xmlns:xdt="http://schemas.microsoft.com/'
+            'XML-Document-Transform">\n  <system.web xdt:Transform="Remove" />\n'
+            "</configuration>\n",
+        },
+        "transforms = true",
+    )
+
+    code, record = run_and_report(steps)
+
+    assert code == 2
+    assert record["message"].startswith("stage 6 (XML configuration transforms) failed: ")
+    assert "Web.Release.config" in record["message"]
+    assert "system.web" in record["message"]
+
+
+def test_a_purge_that_would_leave_the_folder_is_refused(steps: Steps) -> None:
+    home = Path.home()  # a fresh directory per test
+    (home / "notes.txt").write_text("mine")
+    write_zip_project(steps, {"a.txt": "a"}, f'custom-directory = "{home}"\npurge = true')
+
+    code, record = run_and_report(steps)
+
+    assert code == 2
+    assert (home / "notes.txt").read_text() == "mine"
+    assert record["message"] == (
+        f"stage 9 (custom installation folder) failed: refusing to purge {home}: the purge would "
+        "delete far more than an application; set "
+        "Octopus.Action.Package.CustomInstallationDirectory to the application's own folder"
+    )
+
+
+def test_an_unsafe_package_is_refused_before_anything_runs(
+    steps: Steps, applications: Path
+) -> None:
+    write_zip_project(steps, {"../escape.txt": "x", "PreDeploy.sh": "touch ran\n"}, "")
+
+    code, record = run_and_report(steps)
+
+    assert code == 2
+    assert "escape.txt" in record["message"]
+    assert record["stages"][0] == {  # nothing ran: a refused package has no DeployFailed
+        "number": 0, "name": "ExtractPackage", "status": "failed", "detail": record["message"]
+    }  # fmt: skip
+    assert not (steps.directory / "ran").exists()
+    assert not list(applications.rglob("*.txt"))
+
+
+def test_sensitive_values_are_masked_and_their_lines_journaled(
+    steps: Steps, applications: Path
+) -> None:
+    write_zip_project(
+        steps,
+        {"app.conf": "user=#{User}\npassword=#{Password}\n", "Deploy.sh": 'echo "pw is $(get_octopusvariable Password)"\n'},
+        'substitute-files = ["app.conf"]',
+        'User = "web"',
+    )
+    secrets = steps.directory / "secrets.json"
+    secrets.write_text('[{"k": "Password", "v": "hunter22", "s": true}]')
+
+    result = steps("run", "--variables", str(secrets))
+
+    assert result.code == 0, result.err
+    assert "hunter22" not in result.out + result.err
+    assert "pw is ********" in result.out
+    journal = (applications / "deployments.json").read_text()
+    assert "hunter22" not in journal
+    assert json.loads(journal)["deployments"][0]["sensitive_lines"] == {"app.conf": [2]}
