@@ -193,6 +193,13 @@ def test_the_quickstart_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert main(["run", "--locked", "--offline", "--report", "report.json"]) == 0
 
     report = json.loads((quickstart / "report.json").read_text())
-    assert [s["status"] for s in report["steps"]] == ["succeeded"] * 5
-    assert "Hello from steps" in (quickstart / "build" / "site" / "index.html").read_text()
+    assert [s["status"] for s in report["steps"]] == ["succeeded"] * 6
+    site = quickstart / "build" / "site"
+    assert "Hello from steps" in (site / "index.html").read_text()
+    # The site package, deployed with its structured variables, copied to the site folder.
+    assert json.loads((site / "config.json").read_text()) == {
+        "Site": {"Environment": "none", "Greeting": "Hello from steps"}
+    }
+    assert (site / "style.css").is_file()
+    assert not (site / "PostDeploy.sh").exists()  # deployment scripts are removed after use
     assert (quickstart / "steps.lock").read_text() == lock_before
