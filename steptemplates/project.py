@@ -552,24 +552,10 @@ def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
         script=Script(syntax=syntax, body=body, file=script.name),
         root=script.parent,
     )
-    gathered = variable_sources.gather(
-        None,
-        files=request.variables_files,
-        encrypted=request.encrypted_files,
-        overrides=request.overrides,
-        context=request.context,
-    )
-    here = Path.cwd()
-    settings = RunSettings(
-        project_name=here.name,
-        project_dir=here,
-        state_dir=here / STATE_DIR,
-        file_variables=gathered.files,
-        overrides=gathered.overrides,
-        context=gathered.context,
-        strict_variables=request.strict_variables,
-        report_path=request.report_path,
-        in_place=here,
+    gathered = _gather_without_project(request)
+    settings = replace(
+        _settings_here(gathered, request, None),
+        in_place=Path.cwd(),
         substitute_script=request.substitute,
         script_parameters=tuple(request.parameters),
     )
@@ -598,17 +584,39 @@ def deploy_package(request: PackageDeployRequest, console: Console) -> RunOutcom
     if not package.is_file():
         raise StepsError(f"{request.package}: package file not found")
     identity = identify(package)
-    gathered = variable_sources.gather(
+    gathered = _gather_without_project(request)
+    step_name = _value_of(gathered, "Octopus.Action.Name") or f"Deploy {identity.id}"
+    settings = _settings_here(gathered, request, _value_of(gathered, "Octopus.Project.Name"))
+    plan = StepPlan(
+        name=step_name,
+        template=None,
+        template_label=f"package {identity.id} {identity.version}",
+        package=PackagePlan(package, identity, deployments.applications_root(None, None)),
+    )
+    return Runner(settings, console).run([plan])
+
+
+def _gather_without_project(
+    request: ScriptRunRequest | PackageDeployRequest,
+) -> variable_sources.VariableInputs:
+    return variable_sources.gather(
         None,
         files=request.variables_files,
         encrypted=request.encrypted_files,
         overrides=request.overrides,
         context=request.context,
     )
-    step_name = _value_of(gathered, "Octopus.Action.Name") or f"Deploy {identity.id}"
+
+
+def _settings_here(
+    gathered: variable_sources.VariableInputs,
+    request: ScriptRunRequest | PackageDeployRequest,
+    project_name: str | None,
+) -> RunSettings:
+    """Settings for a run without a project: the current directory stands in for one."""
     here = Path.cwd()
-    settings = RunSettings(
-        project_name=_value_of(gathered, "Octopus.Project.Name") or here.name,
+    return RunSettings(
+        project_name=project_name or here.name,
         project_dir=here,
         state_dir=here / STATE_DIR,
         file_variables=gathered.files,
@@ -617,13 +625,6 @@ def deploy_package(request: PackageDeployRequest, console: Console) -> RunOutcom
         strict_variables=request.strict_variables,
         report_path=request.report_path,
     )
-    plan = StepPlan(
-        name=step_name,
-        template=None,
-        template_label=f"package {identity.id} {identity.version}",
-        package=PackagePlan(package, identity, deployments.applications_root(None, None)),
-    )
-    return Runner(settings, console).run([plan])
 
 
 def _value_of(gathered: variable_sources.VariableInputs, name: str) -> str | None:

@@ -43,6 +43,36 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-q", "--quiet", action="store_true", help="hide steps' own progress lines")
 
 
+def add_action(
+    actions: argparse._SubParsersAction, name: str, help_text: str, description: str
+) -> argparse.ArgumentParser:
+    """One action of a command group (`steps secrets set`), taking the output options too."""
+    parser: argparse.ArgumentParser = actions.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_late_output_options(parser)
+    return parser
+
+
+def add_late_output_options(parser: argparse.ArgumentParser) -> None:
+    """--verbose and -q also after a command group's action (`steps secrets list -q`);
+    SUPPRESS keeps an absent option from overwriting the value given before the action."""
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS, help="show verbose output too"
+    )
+    output.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="hide steps' own progress lines",
+    )
+
+
 def add_resolution_options(parser: argparse.ArgumentParser, *, frozen: bool) -> None:
     group = parser.add_argument_group("lockfile and network")
     lock_mode = group.add_mutually_exclusive_group()

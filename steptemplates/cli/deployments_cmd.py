@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from steptemplates.cli.common import Command, path_argument
+from steptemplates.cli.common import Command, add_action, path_argument
 from steptemplates.console import Console, Level
 from steptemplates.deployments import (
     ROOT_ENV,
@@ -34,30 +34,12 @@ _ROOTS = (
 def _subcommand(
     actions: argparse._SubParsersAction, name: str, help_text: str, description: str
 ) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = actions.add_parser(
-        name,
-        help=help_text,
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_action(actions, name, help_text, description)
     parser.add_argument(
         "--root",
         metavar="DIR",
         type=path_argument,
         help="the applications root whose deployments to read",
-    )
-    # Also accepted after the action; SUPPRESS keeps an absent option from overwriting the
-    # value given before it (`steps deployments -q list`).
-    output = parser.add_argument_group("output")
-    output.add_argument(
-        "--verbose", action="store_true", default=argparse.SUPPRESS, help="show verbose output too"
-    )
-    output.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="hide steps' own progress lines",
     )
     return parser
 

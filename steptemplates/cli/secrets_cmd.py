@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from steptemplates import manifest
-from steptemplates.cli.common import Command, path_argument
+from steptemplates.cli.common import Command, add_action, path_argument
 from steptemplates.console import Console, Level
 from steptemplates.errors import StepsError
 from steptemplates.variables.scoping import DIMENSIONS, Scope
@@ -71,26 +71,10 @@ def _add_scope_options(parser: argparse.ArgumentParser, verb: str) -> None:
 def _subcommand(
     actions: argparse._SubParsersAction, name: str, help_text: str, description: str
 ) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = actions.add_parser(
-        name,
-        help=help_text,
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_action(actions, name, help_text, description)
     # Also accepted after the action; SUPPRESS keeps an absent option from overwriting the
     # value given before it (`steps secrets --file X set ...`).
     _add_file_option(parser, default=argparse.SUPPRESS)
-    output = parser.add_argument_group("output")
-    output.add_argument(
-        "--verbose", action="store_true", default=argparse.SUPPRESS, help="show verbose output too"
-    )
-    output.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="hide steps' own progress lines",
-    )
     return parser
 
 

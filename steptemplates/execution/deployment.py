@@ -124,6 +124,7 @@ class Deployment:
         self.result = DeploymentResult(Outcome.SUCCEEDED, 0, None)
         self.extracted: Path | None = None
         self.current: Path | None = None  # where later stages work: extraction or custom dir
+        self.skip_journal = False  # already installed: nothing new to record
         self.deadline = None if request.timeout is None else time.monotonic() + request.timeout
 
     # --- the pipeline ---

@@ -39,6 +39,10 @@ def install(deployment: Deployment) -> Path:
     variables["Octopus.Action.Package.PackageVersion"] = identity.version
     variables["Octopus.Tentacle.CurrentDeployment.PackageFilePath"] = str(request.package)
     variables["Octopus.Tentacle.CurrentDeployment.RetentionPolicySet"] = request.retention_set
+    if features.flag(variables, "Octopus.Action.Package.SkipIfAlreadyInstalled"):
+        installed = _already_installed(deployment, journal)
+        if installed is not None:
+            return installed
     target = deployments.installation_directory(
         request.applications_root,
         tenant=features.get(variables, "Octopus.Deployment.Tenant.Name"),
@@ -54,6 +58,29 @@ def install(deployment: Deployment) -> Path:
     deployment.set_system_output("Package.ExtractedFileCount", str(count))
     deployment.result.installation_directory = str(target)
     return target
+
+
+def _already_installed(deployment: Deployment, journal: deployments.Journal) -> Path | None:
+    """Octopus's "skip if already installed": the same version deployed successfully last
+    time is left as it is, and every stage is skipped."""
+    request = deployment.request
+    latest = journal.latest(request.retention_set, request.identity.id)
+    if latest is None or not latest.successful or latest.version != request.identity.version:
+        return None
+    if not Path(latest.extracted_to).is_dir():
+        return None
+    deployment.info(
+        f"{request.identity.id} {request.identity.version} is already installed at "
+        f"{latest.extracted_to}; skipping the deployment"
+    )
+    installed = latest.custom_directory or latest.extracted_to
+    for name in _INSTALLED:
+        deployment.set_system_output(name, installed)
+    deployment.variables["Octopus.Action.SkipRemainingConventions"] = "True"
+    deployment.skip_journal = True
+    deployment.result.installation_directory = latest.extracted_to
+    deployment.result.deployment_id = latest.id
+    return Path(latest.extracted_to)
 
 
 def _place(package: Path, target: Path) -> int:
@@ -103,7 +130,7 @@ def finish(deployment: Deployment, *, successful: bool) -> None:
     """Record the deployment in the journal; after a success, apply retention."""
     request = deployment.request
     extracted = deployment.extracted
-    if extracted is None:
+    if extracted is None or deployment.skip_journal:
         return
     variables = deployment.variables
     journal = deployments.Journal(request.applications_root)

@@ -4,12 +4,14 @@ locked like templates; and package failures seen through `steps run`."""
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from steptemplates import lockfile
+from steptemplates.variables.calamari_crypto import encrypt_variables
 from tests.support.gitserver import ServedRepo
 from tests.support.projects import Steps
 
@@ -95,8 +97,6 @@ substitute-files = ["*.html"]
 
 
 def write_zip_project(steps: Steps, files: dict[str, str], deploy: str, variables: str = "") -> None:
-    import zipfile
-
     with zipfile.ZipFile(steps.directory / "App.1.0.0.zip", "w") as archive:
         for name, text in files.items():
             archive.writestr(name, text)
@@ -221,3 +221,67 @@ def test_sensitive_values_are_masked_and_their_lines_journaled(
     journal = (applications / "deployments.json").read_text()
     assert "hunter22" not in journal
     assert json.loads(journal)["deployments"][0]["sensitive_lines"] == {"app.conf": [2]}
+
+
+def test_retention_keeps_the_newest_deployments_and_diff_shows_the_change(
+    steps: Steps, applications: Path
+) -> None:
+    write_zip_project(
+        steps, {"app.json": '{"Colour": "grey"}\n'},
+        'structured-files = ["app.json"]\nkeep-deployments = 2',
+        'Colour = "#{Shade}"',
+    )  # fmt: skip
+    for shade in ("red", "green", "blue"):
+        assert steps("run", "-v", f"Shade={shade}").code == 0
+
+    kept = sorted(p.name for p in (applications / "App").iterdir())
+    assert kept == ["1.0.0_1", "1.0.0_2"]  # the first deployment was removed
+    listed = json.loads(steps("deployments", "list", "--json").out)
+    assert [e["id"] for e in listed] == [2, 3]
+    diff = steps("deployments", "diff", "2", "3")
+    assert diff.code == 0
+    assert '-{"Colour": "green"}' in diff.out
+    assert '+{"Colour": "blue"}' in diff.out
+    assert "1 configuration file changed between deployment 2 (App 1.0.0) and 3" in diff.out
+
+
+def test_skip_if_already_installed(steps: Steps, applications: Path) -> None:
+    write_zip_project(steps, {"Deploy.sh": "echo deploying\n"}, "skip-if-installed = true")
+
+    first = steps("run")
+    second = steps("run", "--report", "r.json")
+
+    assert "deploying" in first.out
+    assert second.code == 0
+    assert "deploying" not in second.out
+    assert "is already installed at" in second.out
+    assert sorted(p.name for p in (applications / "App").iterdir()) == ["1.0.0"]
+    record = json.loads((steps.directory / "r.json").read_text())["steps"][0]
+    assert {s["status"] for s in record["stages"][1:]} == {"skipped"}
+
+
+def test_deploy_package_with_calamari_sensitive_variables(
+    tmp_path: Path, steps: Steps, applications: Path
+) -> None:
+    package = tmp_path / "Api.2.0.0.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("db.conf", "password=#{DbPassword}\n")
+        archive.writestr("Deploy.sh", 'echo "using $(get_octopusvariable DbPassword)"\n')
+    plain = tmp_path / "variables.json"
+    plain.write_text(json.dumps({
+        "Octopus.Action.EnabledFeatures": "Octopus.Features.SubstituteInFiles",
+        "Octopus.Action.SubstituteInFiles.TargetFiles": "db.conf",
+    }))  # fmt: skip
+    sensitive = tmp_path / "sensitive.bin"
+    sensitive.write_bytes(encrypt_variables(json.dumps({"DbPassword": "s3cr3t-pw"}), "pw"))
+
+    result = steps(
+        "deploy-package", "--package", str(package), "--variables", str(plain),
+        "--sensitive-variables", str(sensitive), "--sensitive-variables-password", "pw",
+    )  # fmt: skip
+
+    assert result.code == 0, result.err
+    assert (applications / "Api" / "2.0.0" / "db.conf").read_text() == "password=s3cr3t-pw\n"
+    assert "s3cr3t-pw" not in result.out + result.err
+    assert "using ********" in result.out
+    assert "s3cr3t-pw" not in (applications / "deployments.json").read_text()
