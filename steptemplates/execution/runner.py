@@ -232,7 +232,9 @@ class Runner:
             return True
         return failed if plan.condition is Condition.FAILURE else not failed
 
-    def _system_variables(self, index: int, plan: StepPlan, workdir: Path) -> dict[str, str]:
+    def _system_variables(
+        self, index: int, plan: StepPlan, workdir: Path | None
+    ) -> dict[str, str]:
         system = scoping.context_variables(self.settings.context, self.settings.project_name)
         system |= {
             "Octopus.Deployment.Id": self.run_id,
@@ -244,9 +246,10 @@ class Runner:
             "OriginalWorkingDirectory": str(Path.cwd()),
             "Steps.Project.Directory": str(self.settings.project_dir),
             "Steps.Run.Id": self.run_id,
-            "Steps.Step.WorkingDirectory": str(workdir),
             "Steps.Artifacts.Directory": str(self.artifacts_dir),
         }
+        if workdir is not None:
+            system["Steps.Step.WorkingDirectory"] = str(workdir)
         if plan.template is not None:
             system["Octopus.Action.Template.Name"] = plan.template.name
             system["Octopus.Action.Script.Syntax"] = plan.template.script.syntax
@@ -405,7 +408,9 @@ class Runner:
                 round(time.monotonic() - clock, 3), self.console.masker.mask(message),
             )  # fmt: skip
 
-        system = self._system_variables(index, plan, package.applications_root)
+        # A package step works in its installation directory, known once it is extracted
+        # (Octopus.Action.Package.InstallationDirectoryPath).
+        system = self._system_variables(index, plan, None)
         variables = _layers(plan, self.settings, self.outputs, system)
         unresolved: list[Unresolved] = []
         try:
