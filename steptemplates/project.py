@@ -20,15 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from steptemplates import (
-    deployments,
-    fsutil,
-    lockfile,
-    manifest,
-    parallel,
-    tomlfile,
-    variable_sources,
-)
+from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile, variable_sources
 from steptemplates.cache import Cache, PruneReport
 from steptemplates.console import Console
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
@@ -421,6 +413,8 @@ def _package_plan(
             f"step '{step.name}' deploys package '{name}', which steps.lock lacks",
             hint="run `steps lock`",
         )
+    from steptemplates import deployments  # the journal's libraries: only for package steps
+
     path = synced.packages[name]
     if path.is_file():
         identity = identify(path)
@@ -580,6 +574,8 @@ class PackageDeployRequest:
 def deploy_package(request: PackageDeployRequest, console: Console) -> RunOutcome:
     """Deploy one package without a project, like Calamari's ``deploy-package``: the
     features are chosen by the variables Calamari reads (an Octopus variables file)."""
+    from steptemplates import deployments  # the journal's libraries: only for package steps
+
     package = request.package.resolve()
     if not package.is_file():
         raise StepsError(f"{request.package}: package file not found")

@@ -6,24 +6,21 @@ import argparse
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from steptemplates.cli.common import Command, add_action, path_argument
 from steptemplates.console import Console, Level
-from steptemplates.deployments import (
-    ROOT_ENV,
-    Deployment,
-    Journal,
-    applications_root,
-    diff_deployments,
-)
 from steptemplates.errors import StepsError
 from steptemplates.project import Project
+
+if TYPE_CHECKING:
+    from steptemplates.deployments import Deployment
 
 Action = Callable[[argparse.Namespace, Console], int]
 
 _ROOTS = (
     "Deployments are recorded in deployments.json under the applications root: --root,\n"
-    f"else ${ROOT_ENV}, else .steps/applications in the project (the nearest\n"
+    "else $STEPS_APPLICATIONS_DIR, else .steps/applications in the project (the nearest\n"
     "steps.toml), else the user's data directory."
 )
 
@@ -93,11 +90,15 @@ def _root(explicit: Path | None) -> Path:
         state_dir: Path | None = Project.find().state_dir
     except StepsError:
         state_dir = None  # not in a project: the user-wide root
+    from steptemplates.deployments import applications_root  # only for this command
+
     return applications_root(explicit, state_dir)
 
 
 def _list(args: argparse.Namespace, console: Console) -> int:
     root = _root(args.root)
+    from steptemplates.deployments import Journal
+
     recorded = Journal(root).entries()
     shown = [e for e in recorded if _matches(e, args.package, args.step)]
     if args.json:
@@ -158,6 +159,8 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 
 
 def _diff(args: argparse.Namespace, console: Console) -> int:
+    from steptemplates.deployments import Journal, diff_deployments
+
     journal = Journal(_root(args.root))
     a, b = journal.get(args.a), journal.get(args.b)
     changes = diff_deployments(a, b, all_files=args.all)

@@ -23,7 +23,7 @@ from pathlib import Path
 from steptemplates import deploy_settings
 from steptemplates.console import Console, Level
 from steptemplates.errors import StepsError
-from steptemplates.execution import deploy_scripts, features
+from steptemplates.execution import deploy_scripts, features, package_features
 from steptemplates.execution.report import StageRecord
 from steptemplates.execution.script import (
     ArtifactRequest,
@@ -337,24 +337,14 @@ class Deployment:
         self._delete_packaged(DEPLOY_FAILED)
 
 
-def _feature_runner(name: str) -> Callable[[Deployment], str | None]:
-    def run(deployment: Deployment) -> str | None:
-        from steptemplates.execution import package_features
-
-        feature: Callable[[Deployment], str | None] = getattr(package_features, name)
-        return feature(deployment)
-
-    return run
-
-
-_FEATURES: dict[str, Callable[[Deployment], str | None]] = {
-    "DeletePackageFiles": _feature_runner("delete_package_files"),
-    "SubstituteInFiles": _feature_runner("substitute_in_files"),
-    "ConfigurationTransforms": _feature_runner("configuration_transforms"),
-    "ConfigurationVariables": _feature_runner("configuration_variables"),
-    "StructuredConfigurationVariables": _feature_runner("structured_variables"),
-    "CustomInstallationDirectory": _feature_runner("custom_installation_directory"),
-    "IisWebSite": _feature_runner("iis_web_site"),
+_FEATURES: dict[str, Callable[[Deployment], str]] = {
+    "DeletePackageFiles": package_features.delete_package_files,
+    "SubstituteInFiles": package_features.substitute_in_files,
+    "ConfigurationTransforms": package_features.configuration_transforms,
+    "ConfigurationVariables": package_features.configuration_variables,
+    "StructuredConfigurationVariables": package_features.structured_variables,
+    "CustomInstallationDirectory": package_features.custom_installation_directory,
+    "IisWebSite": package_features.iis_web_site,
 }
 
 _STAGE_RUNNERS: dict[StageKind, Callable[[Deployment, Stage], str | None]] = {
