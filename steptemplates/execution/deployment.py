@@ -35,6 +35,7 @@ from steptemplates.execution.script import (
 from steptemplates.packages.identity import PackageIdentity
 
 SKIP_REMAINING = "Octopus.Action.SkipRemainingConventions"
+FAIL_ON_ERROR_OUTPUT = "Octopus.Action.FailScriptOnErrorOutput"
 
 
 class StageKind(enum.Enum):
@@ -290,6 +291,10 @@ class Deployment:
             self._set_output(output)
         self.result.artifacts.extend(result.artifacts)
         if result.outcome is Outcome.SUCCEEDED:
+            if result.error_output and features.flag(self.variables, FAIL_ON_ERROR_OUTPUT):
+                raise StageFailed(
+                    f"script {path.name} returned zero exit code but had error output"
+                )
             return
         if result.outcome is Outcome.FAILED:
             reason = result.result_message or f"exited with code {result.exit_code}"

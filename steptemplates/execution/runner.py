@@ -15,14 +15,19 @@ import secrets
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from steptemplates import fsutil
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
+from steptemplates.execution import features
 from steptemplates.execution.artifacts import collect_artifacts
-from steptemplates.execution.deployment import Deployment, DeploymentRequest
+from steptemplates.execution.deployment import (
+    FAIL_ON_ERROR_OUTPUT,
+    Deployment,
+    DeploymentRequest,
+)
 from steptemplates.execution.languages import get_language
 from steptemplates.execution.report import ArtifactRecord, RunRecord, StepRecord, write_report
 from steptemplates.execution.script import (
@@ -295,6 +300,11 @@ class Runner:
                 ),
                 self.console,
             )
+            if result.error_output and features.flag(final, FAIL_ON_ERROR_OUTPUT):
+                # Calamari's run-script reports such a script as exit code -1.
+                result = replace(result, outcome=Outcome.FAILED, exit_code=255, result_message=(
+                    "the script returned zero exit code but had error output "
+                    f"({FAIL_ON_ERROR_OUTPUT} is True)"))  # fmt: skip
             return self._record(plan, result, started_at, clock, workdir)
         finally:
             if self.settings.in_place is None and not self.settings.keep_workdir:

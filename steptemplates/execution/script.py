@@ -54,6 +54,9 @@ class ScriptResult:
     output_variables: tuple[OutputVariable, ...]
     artifacts: tuple[ArtifactRequest, ...]
     result_message: str | None
+    # Any non-blank stderr line other than a service message, as Calamari counts it for
+    # Octopus.Action.FailScriptOnErrorOutput.
+    error_output: bool = False
 
 
 def run_script(request: ScriptRequest, console: Console) -> ScriptResult:
@@ -77,6 +80,7 @@ def run_script(request: ScriptRequest, console: Console) -> ScriptResult:
         output_variables=tuple(output.variables.values()),
         artifacts=tuple(output.artifacts),
         result_message=output.result_message,
+        error_output=output.error_output,
     )
 
 
@@ -117,6 +121,7 @@ class _ScriptOutput:
         self.variables: dict[str, OutputVariable] = {}
         self.artifacts: list[ArtifactRequest] = []
         self.result_message: str | None = None
+        self.error_output = False
 
     def stdout(self, line: str) -> None:
         message = parse_message(line)
@@ -126,6 +131,8 @@ class _ScriptOutput:
             self._handle(message)
 
     def stderr(self, line: str) -> None:
+        if line.strip() and not line.startswith("##octopus"):
+            self.error_output = True
         self._show(self._stderr_level, line)
 
     def _show(self, level: Level | None, text: str) -> None:

@@ -285,3 +285,35 @@ def test_deploy_package_with_calamari_sensitive_variables(
     assert "s3cr3t-pw" not in result.out + result.err
     assert "using ********" in result.out
     assert "s3cr3t-pw" not in (applications / "deployments.json").read_text()
+
+
+def test_error_output_fails_a_script_only_when_asked(steps: Steps) -> None:
+    write_zip_project(steps, {"Deploy.sh": "echo 'disk almost full' >&2\n##\n"}, "")
+    assert steps("run").code == 0  # stderr alone never fails a step
+
+    write_zip_project(
+        steps,
+        {"Deploy.sh": "echo 'disk almost full' >&2\necho '##octopus[stdout-default]' >&2\n"},
+        "",
+        '"Octopus.Action.FailScriptOnErrorOutput" = "True"',
+    )
+    code, record = run_and_report(steps)
+
+    assert code == 2
+    assert record["message"] == (
+        "stage 11 (Deploy scripts) failed: script Deploy.sh returned zero exit code but had "
+        "error output"
+    )
+
+
+def test_error_output_fails_a_run_script_when_asked(steps: Steps) -> None:
+    script = steps.directory / "warn.sh"
+    script.write_text("echo 'careful' >&2\n")
+
+    assert steps("run-script", "--script", str(script)).code == 0
+    failed = steps(
+        "run-script", "--script", str(script), "-v", "Octopus.Action.FailScriptOnErrorOutput=True"
+    )
+
+    assert failed.code == 255
+    assert "returned zero exit code but had error output" in failed.err
