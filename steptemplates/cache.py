@@ -5,6 +5,8 @@ Layout under the cache root (``STEPS_CACHE_DIR``, else the platform's user cache
     git/<host-and-name>-<hash of url>/    bare mirror of one remote
     git/<...>.lock                         held while a process writes that mirror
     templates/sha256-<hex>/                one template tree, named by its integrity
+    downloads/sha256-<hex>/<file>          one downloaded archive, named by its bytes' hash
+    http/<hash of url>.json                a JSON document with its ETag, for conditional requests
     tmp/                                   staging; an entry appears only by an atomic rename
     projects.txt                           lockfiles that used the cache (for `steps cache prune`)
 
@@ -69,6 +71,49 @@ class Cache:
     @property
     def staging_dir(self) -> Path:
         return self.root / "tmp"
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.root / "downloads"
+
+    @property
+    def http_dir(self) -> Path:
+        return self.root / "http"
+
+    # --- downloaded archives ---
+
+    def download_path(self, sha256: str, file_name: str) -> Path:
+        return self.downloads_dir / f"sha256-{sha256}" / file_name
+
+    def cached_download(self, sha256: str, file_name: str) -> Path | None:
+        """The archive with these bytes if the cache holds it intact; a damaged one is removed."""
+        path = self.download_path(sha256, file_name)
+        try:
+            found = _file_sha256(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if found == sha256:
+            return path
+        self._discard(path.parent)
+        return None
+
+    def store_download(self, staged: Path, sha256: str, file_name: str) -> Path:
+        """Publish a verified download (a file in the staging dir) under its hash."""
+        target = self.download_path(sha256, file_name)
+        if self.cached_download(sha256, file_name) is not None:
+            staged.unlink(missing_ok=True)
+            return target
+        with fsutil.temporary_directory(self.staging_dir, "download-") as holder:
+            os.rename(staged, holder / file_name)
+            _make_read_only(holder)
+            target.parent.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(holder, target.parent)
+            except OSError:
+                # Another process published the same bytes first; theirs is as good.
+                if self.cached_download(sha256, file_name) is None:
+                    raise
+        return target
 
     # --- git mirrors ---
 
@@ -196,6 +241,14 @@ def mirror_key(url: str) -> str:
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", readable).strip("._")[:60]
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
     return f"{readable}-{digest}"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _children(directory: Path) -> list[Path]:

@@ -8,7 +8,6 @@ one-line ``StepsError``s that name the URL, never with credentials in it.
 from __future__ import annotations
 
 import json
-import netrc
 import os
 import select
 import socket
@@ -45,6 +44,7 @@ from dulwich.protocol import DEFAULT_GIT_PROTOCOL_VERSION_FETCH, PEELED_TAG_SUFF
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
+from steptemplates import netrc_file
 from steptemplates.errors import NetworkError, StepsError
 from steptemplates.fsutil import write_text_atomic
 from steptemplates.network import network_timeout, with_retries
@@ -121,28 +121,14 @@ def credentials_for(
                 hint=f"set {token_env} to an access token that can read the repository",
             )
         return GitCredentials(username or TOKEN_USERNAME, token, source=f"${token_env}")
-    return _netrc_credentials(parts.hostname or "", username)
+    return netrc_credentials(parts.hostname or "", username)
 
 
-def _netrc_credentials(host: str, username: str | None) -> GitCredentials | None:
-    path = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
-    if not os.path.isfile(path):
+def netrc_credentials(host: str, username: str | None) -> GitCredentials | None:
+    entry = netrc_file.lookup(host)
+    if entry is None:
         return None
-    try:
-        entry = netrc.netrc(path).authenticators(host)
-    except netrc.NetrcParseError as exc:
-        # Not str(exc): it quotes the offending token, which may well be a password.
-        raise StepsError(
-            f"{path}:{exc.lineno}: malformed netrc file", hint="fix or remove that line"
-        ) from None
-    except OSError as exc:
-        raise StepsError(
-            f"cannot read {path}: {exc.strerror}", hint="check its permissions"
-        ) from None
-    if entry is None or not entry[2]:
-        return None
-    login, _account, password = entry
-    return GitCredentials(login or username or TOKEN_USERNAME, password, source=path)
+    return GitCredentials(entry.login or username or TOKEN_USERNAME, entry.password, entry.path)
 
 
 # --- refs --------------------------------------------------------------------------------------

@@ -19,22 +19,30 @@ FORMAT_VERSION = 1
 
 HEADER = "# This file is written by `steps lock`. Do not edit it by hand.\n"
 _SHA = re.compile(r"[0-9a-f]{40}")
-_FIELDS = ("name", "source", "url", "path", "subdir", "requested")
-_PIN_FIELDS = ("version", "tag", "commit", "integrity")
+_FIELDS = ("name", "source", "url", "id", "path", "subdir", "asset", "requested")
+_PIN_FIELDS = ("version", "tag", "commit", "artifact", "file", "sha256", "integrity")
+SOURCES = ("git", "path", "github", "nuget", "http")
+_ARCHIVE_SOURCES = ("github", "nuget", "http")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _REGENERATE = "restore steps.lock from version control, or delete it and run `steps lock`"
 
 
 @dataclass(frozen=True)
 class LockedTemplate:
     name: str
-    source: str  # "git" or "path"
+    source: str  # one of SOURCES
     requested: str
-    url: str | None = None
+    url: str | None = None  # git remote, GitHub API base, NuGet service index or archive URL
+    id: str | None = None  # NuGet package id or GitHub owner/repo
     path: str | None = None
     subdir: str = ""
+    asset: str | None = None  # the release asset glob asked for (GitHub)
     version: str | None = None
     tag: str | None = None
     commit: str | None = None
+    artifact: str | None = None  # the exact URL the archive was downloaded from
+    file: str | None = None  # the archive's file name (its format comes from it)
+    sha256: str | None = None  # hex SHA-256 of the archive's bytes
     integrity: str | None = None
 
     @property
@@ -48,6 +56,11 @@ class LockedTemplate:
         """Where the template comes from, for messages: ``URL@v1.2.0`` or the path."""
         if self.source == "path":
             return f"{self.path}"
+        if self.source in ("github", "nuget"):
+            location = f"{self.source}:{self.id}" + (f"//{self.subdir}" if self.subdir else "")
+            return f"{location}@{self.tag or self.version}"
+        if self.source == "http":
+            return f"{self.url}" + (f"//{self.subdir}" if self.subdir else "")
         at = self.tag or (self.commit[:12] if self.commit else "?")
         location = f"{self.url}//{self.subdir}" if self.subdir else f"{self.url}"
         return f"{location}@{at}"
@@ -107,19 +120,15 @@ def _entry(table: tomlfile.Table, kind: str) -> LockedTemplate:
     if not name:
         raise table.error(None, "entry without a name", hint=_REGENERATE)
     _reject_unknown(table, (*_FIELDS, *_PIN_FIELDS), f"{kind} '{name}': ")
-    if source not in ("git", "path"):
+    if source not in SOURCES:
         raise table.error("source", f"{kind} '{name}': unknown source {source!r}", hint=_REGENERATE)
+    pins = {key: values[key] for key in ("url", "id", "path", "asset", *_PIN_FIELDS)}
     entry = LockedTemplate(
         name=name,
         source=source,
         requested=values["requested"] or "",
-        url=values["url"],
-        path=values["path"],
         subdir=values["subdir"] or "",
-        version=values["version"],
-        tag=values["tag"],
-        commit=values["commit"],
-        integrity=values["integrity"],
+        **pins,
     )
     problem = _inconsistency(entry)
     if problem:
@@ -140,9 +149,11 @@ def _inconsistency(entry: LockedTemplate) -> tuple[str, str] | None:
     if entry.source == "path":
         return None if entry.path else ("path", "a path entry needs 'path'")
     if not entry.url:
-        return ("url", "a git entry needs 'url'")
+        return ("url", f"a {entry.source} entry needs 'url'")
     if not entry.requested:
-        return ("requested", "a git entry needs 'requested'")
+        return ("requested", f"a {entry.source} entry needs 'requested'")
+    if entry.source in _ARCHIVE_SOURCES:
+        return _archive_inconsistency(entry)
     if not entry.commit or not _SHA.fullmatch(entry.commit):
         return ("commit", "'commit' must be a full 40-character SHA")
     if not entry.integrity or not integrity.is_valid(entry.integrity):
@@ -151,6 +162,23 @@ def _inconsistency(entry: LockedTemplate) -> tuple[str, str] | None:
         parsed = version_from_tag(entry.tag)
         if parsed is None or str(parsed) != entry.version:
             return ("version", f"version {entry.version} does not match tag {entry.tag}")
+    return None
+
+
+def _archive_inconsistency(entry: LockedTemplate) -> tuple[str, str] | None:
+    if entry.source != "http" and not entry.id:
+        return ("id", f"a {entry.source} entry needs 'id'")
+    if not entry.artifact or not entry.file:
+        return ("artifact", f"a {entry.source} entry needs 'artifact' and 'file'")
+    # A GitHub source archive is not byte-stable (GitHub may recompress it), so only its
+    # files are pinned; every other download is pinned by the archive's bytes too.
+    needs_sha = not (entry.source == "github" and entry.asset is None)
+    if needs_sha and (not entry.sha256 or not _SHA256_HEX.fullmatch(entry.sha256)):
+        return ("sha256", "'sha256' must be 64 lowercase hex digits")
+    if entry.commit and not _SHA.fullmatch(entry.commit):
+        return ("commit", "'commit' must be a full 40-character SHA")
+    if not entry.integrity or not integrity.is_valid(entry.integrity):
+        return ("integrity", "'integrity' must be sha256- followed by 64 hex digits")
     return None
 
 

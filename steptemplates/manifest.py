@@ -7,14 +7,16 @@ in ``manifest_edit``.
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from steptemplates import deploy_settings, tomlfile
+from steptemplates import deploy_settings, source_config, tomlfile
 from steptemplates.errors import StepsError
+from steptemplates.source_config import NamedSource
 from steptemplates.variables import scoping
 from steptemplates.variables.files import located_toml, variables_from_mapping
 from steptemplates.variables.scoping import KnownNames, ScopedVariable
@@ -23,7 +25,7 @@ from steptemplates.versions import parse_range
 FILE_NAME = "steps.toml"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-_TOP_KEYS = ("project", "templates", "packages", "variables", "steps", "targets")
+_TOP_KEYS = ("project", "sources", "templates", "packages", "variables", "steps", "targets")
 _PROJECT_KEYS = ("name", "environments", "tenants")
 _TARGET_KEYS = ("roles",)
 _GIT_KEYS = (
@@ -38,6 +40,15 @@ _GIT_KEYS = (
     "username",
 )
 _PATH_KEYS = ("path",)
+_GITHUB_KEYS = (
+    "github", "source", "api-url", "asset", "subdir", "version", "tag", "prerelease", "versions",
+)  # fmt: skip
+_NUGET_KEYS = ("nuget", "source", "id", "subdir", "version", "prerelease")
+_HTTP_KEYS = ("url", "sha256", "subdir")
+SOURCE_KEYS = ("git", "path", "github", "nuget", "url")
+DEFAULT_GITHUB_API = "https://api.github.com"
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _PACKAGE_PATH_KEYS = ("path", "version")
 _STEP_KEYS = (
     "name", "template", "package", "condition", "timeout", "parameters", "deploy", "scripts",
@@ -92,7 +103,66 @@ class PathRequirement:
         return "path"
 
 
-Requirement = GitRequirement | PathRequirement
+def _ranged(version: str | None, prereleases: bool) -> str:
+    text = version or "*"
+    return f"{text} (prereleases)" if prereleases else text
+
+
+@dataclass(frozen=True)
+class GitHubRequirement:
+    """A GitHub repository: versions from its releases (or, as Octopus does, its SemVer
+    tags); the artifact is a release asset chosen by glob, or the source archive."""
+
+    repo: str  # owner/name
+    api_url: str  # the API base the versions come from (GitHub Enterprise: https://HOST/api/v3)
+    asset: str | None = None
+    subdir: str = ""
+    version: str | None = None
+    tag: str | None = None
+    prereleases: bool = False
+    from_tags: bool = False
+    source_name: str | None = None  # the named source api_url came from, as written
+    api_url_written: str | None = None  # 'api-url' as written; None when it came from elsewhere
+
+    @property
+    def requested(self) -> str:
+        pinned = f"tag={self.tag}" if self.tag is not None else None
+        text = pinned or _ranged(self.version, self.prereleases)
+        return f"{text} (tags)" if self.from_tags else text
+
+
+@dataclass(frozen=True)
+class NuGetRequirement:
+    """A package in a NuGet v3 feed, named by its service index URL."""
+
+    feed: str  # the service index URL (from the named source when there is one)
+    package_id: str
+    subdir: str = ""
+    version: str | None = None
+    prereleases: bool = False
+    source_name: str | None = None
+
+    @property
+    def requested(self) -> str:
+        return _ranged(self.version, self.prereleases)
+
+
+@dataclass(frozen=True)
+class HttpRequirement:
+    """An archive at a URL, verified by the sha256 given here or recorded in the lock."""
+
+    url: str
+    sha256: str | None = None
+    subdir: str = ""
+
+    @property
+    def requested(self) -> str:
+        return f"sha256={self.sha256}" if self.sha256 else "url"
+
+
+Requirement = (
+    GitRequirement | PathRequirement | GitHubRequirement | NuGetRequirement | HttpRequirement
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +199,8 @@ class Manifest:
     environments: tuple[str, ...] = ()
     tenants: tuple[str, ...] = ()
     targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> roles
+    # Named sources from steps.toml and the user configuration (credentials live here).
+    sources: Mapping[str, NamedSource] = field(default_factory=dict)
 
     def requirement(self, kind: str, name: str) -> TemplateRef | None:
         return (self.packages if kind == "package" else self.templates).get(name)
@@ -181,15 +253,25 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
         environments = _declared_names(project, "environments", "environment")
         tenants = _declared_names(project, "tenants", "tenant")
         project.reject_unknown(_PROJECT_KEYS)
-    templates = _templates(root.table("templates"), path.parent)
-    packages = _templates(root.table("packages"), path.parent, kind="package")
+    sources = _sources(root.table("sources"))
+    templates = _templates(root.table("templates"), path.parent, sources)
+    packages = _templates(root.table("packages"), path.parent, sources, kind="package")
     variables = _variables(root.table("variables"))
     steps = tuple(_step(table, path.parent) for table in root.tables("steps"))
     _check_steps(steps, root.tables("steps"), templates, packages)
     targets = _targets(root.table("targets"))
     root.reject_unknown(_TOP_KEYS)
     loaded = Manifest(
-        path, project_name, templates, steps, variables, packages, environments, tenants, targets
+        path,
+        project_name,
+        templates,
+        steps,
+        variables,
+        packages,
+        environments,
+        tenants,
+        targets,
+        sources.all,
     )
     scoping.check_scopes(variables, loaded.known_names())
     return loaded
@@ -202,8 +284,26 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+@dataclass
+class _Sources:
+    """The manifest's named sources; the user's configuration is read only when needed."""
+
+    declared: dict[str, NamedSource]
+    _all: dict[str, NamedSource] | None = None
+
+    @property
+    def all(self) -> dict[str, NamedSource]:
+        if self._all is None:
+            self._all = source_config.merged(self.declared)
+        return self._all
+
+
+def _sources(table: tomlfile.Table | None) -> _Sources:
+    return _Sources(source_config.from_table(table, FILE_NAME))
+
+
 def _templates(
-    table: tomlfile.Table | None, base: Path, kind: str = "template"
+    table: tomlfile.Table | None, base: Path, sources: _Sources, kind: str = "template"
 ) -> dict[str, TemplateRef]:
     if table is None:
         return {}
@@ -211,7 +311,7 @@ def _templates(
     for name, entry in table.subtables():
         if not NAME_PATTERN.fullmatch(name):
             raise entry.error(None, f"{kind} name '{name}' may only hold letters, digits, . _ -")
-        templates[name] = TemplateRef(name, _requirement(name, entry, base, kind), kind)
+        templates[name] = TemplateRef(name, _requirement(name, entry, base, kind, sources), kind)
         _check_same_credentials(templates, name, entry)
     return templates
 
@@ -238,11 +338,25 @@ def _check_same_credentials(
             )
 
 
-def _requirement(name: str, entry: tomlfile.Table, base: Path, kind: str) -> Requirement:
+def _requirement(
+    name: str, entry: tomlfile.Table, base: Path, kind: str, sources: _Sources
+) -> Requirement:
+    given = [key for key in SOURCE_KEYS if entry.raw(key) is not None]
+    if len(given) == 0 and entry.raw("source") is not None:
+        given = ["nuget"]  # `source = "feed"` with an `id`: a package in a named NuGet feed
+    if len(given) != 1:
+        raise entry.error(
+            None,
+            f"{kind} '{name}' needs exactly one source: 'git', 'path', 'github', 'nuget' or 'url'",
+        )
+    if given[0] == "github":
+        return _github_requirement(name, entry, kind, sources)
+    if given[0] == "nuget":
+        return _nuget_requirement(name, entry, kind, sources)
+    if given[0] == "url":
+        return _http_requirement(name, entry, kind)
     path = entry.string("path")
     git = entry.string("git")
-    if (path is None) == (git is None):
-        raise entry.error(None, f"{kind} '{name}' needs exactly one source: 'git' or 'path'")
     if git is not None and url_holds_credentials(git):
         raise entry.error("git", f"{kind} '{name}': {CREDENTIALS_IN_URL}", hint=CREDENTIALS_HINT)
     if path is not None:
@@ -277,7 +391,161 @@ def _requirement(name: str, entry: tomlfile.Table, base: Path, kind: str) -> Req
     return requirement
 
 
-CREDENTIALS_IN_URL = "the git URL has credentials written into it"
+def _checked_range(name: str, entry: tomlfile.Table, kind: str) -> str | None:
+    version = entry.string("version")
+    if version is not None:
+        try:
+            parse_range(version)
+        except ValueError as exc:
+            raise entry.error("version", f"{kind} '{name}': {exc}") from None
+    return version
+
+
+def _named(
+    name: str, entry: tomlfile.Table, kind: str, sources: _Sources, source_kind: str
+) -> NamedSource:
+    wanted = entry.required_string("source")
+    found = sources.all.get(wanted)
+    if found is None:
+        known = ", ".join(sorted(sources.all)) or "none are declared"
+        raise entry.error(
+            "source",
+            f"{kind} '{name}': no source named '{wanted}'",
+            hint=f"declare it under [sources.{wanted}] in steps.toml or "
+            f"{source_config.user_config_path()} (known: {known})",
+        )
+    if found.kind != source_kind:
+        raise entry.error(
+            "source",
+            f"{kind} '{name}': source '{wanted}' is a {found.kind} source, not {source_kind}",
+        )
+    return found
+
+
+def github_api_url() -> str:
+    """The API base for GitHub sources that do not name one: ``STEPS_GITHUB_API_URL``."""
+    return (os.environ.get("STEPS_GITHUB_API_URL") or DEFAULT_GITHUB_API).rstrip("/")
+
+
+def _github_requirement(
+    name: str, entry: tomlfile.Table, kind: str, sources: _Sources
+) -> GitHubRequirement:
+    repo = entry.required_string("github")
+    if not _GITHUB_REPO.fullmatch(repo):
+        raise entry.error("github", f"{kind} '{name}': '{repo}' is not owner/repository")
+    if entry.raw("source") is not None and entry.raw("api-url") is not None:
+        raise entry.error("api-url", f"{kind} '{name}' gives both 'source' and 'api-url'; keep one")
+    api_written = entry.string("api-url")
+    source_name = entry.string("source")
+    if source_name is not None:
+        api_url = _named(name, entry, kind, sources, "github").url
+    elif api_written is not None:
+        if not re.match(r"https?://", api_written) or _has_user_info(api_written):
+            raise entry.error(
+                "api-url",
+                f"{kind} '{name}': api-url must be an http(s) URL without credentials",
+                hint="for GitHub Enterprise use https://HOST/api/v3",
+            )
+        api_url = api_written
+    else:
+        api_url = github_api_url()
+    if entry.raw("tag") is not None and entry.raw("version") is not None:
+        raise entry.error("tag", f"{kind} '{name}' gives both 'version' and 'tag'; keep one")
+    versions = entry.string("versions", default="releases")
+    if versions not in ("releases", "tags"):
+        raise entry.error(
+            "versions", f"{kind} '{name}': versions must be 'releases' or 'tags', not '{versions}'"
+        )
+    asset = entry.string("asset")
+    if asset is not None and versions == "tags":
+        raise entry.error(
+            "asset",
+            f"{kind} '{name}': release assets need versions = 'releases'",
+            hint="remove 'asset' to use the source archive at each tag",
+        )
+    requirement = GitHubRequirement(
+        repo=repo,
+        api_url=api_url.rstrip("/"),
+        asset=asset,
+        subdir=normalise_subdir(entry.string("subdir", default="") or "", entry),
+        version=_checked_range(name, entry, kind),
+        tag=entry.string("tag"),
+        prereleases=entry.boolean("prerelease", default=False),
+        from_tags=versions == "tags",
+        source_name=source_name,
+        api_url_written=api_written,
+    )
+    entry.reject_unknown(_GITHUB_KEYS)
+    return requirement
+
+
+def _nuget_requirement(
+    name: str, entry: tomlfile.Table, kind: str, sources: _Sources
+) -> NuGetRequirement:
+    feed = entry.string("nuget")
+    source_name = entry.string("source")
+    if (feed is None) == (source_name is None):
+        raise entry.error(
+            "source",
+            f"{kind} '{name}' needs exactly one of 'nuget' (a service index URL) or 'source' "
+            "(a named NuGet source)",
+        )
+    if feed is not None:
+        if "://" not in feed:
+            raise entry.error(
+                "nuget",
+                f"{kind} '{name}': '{feed}' is not a URL",
+                hint="give the feed's service index URL (…/index.json), or name a source "
+                "with source = \"NAME\"",
+            )
+        if _has_user_info(feed):
+            message = f"{kind} '{name}': {CREDENTIALS_IN_URL}"
+            raise entry.error("nuget", message, hint=CREDENTIALS_HINT)
+    else:
+        feed = _named(name, entry, kind, sources, "nuget").url
+    package_id = entry.required_string("id")
+    if not NUGET_ID.fullmatch(package_id):
+        raise entry.error("id", f"{kind} '{name}': '{package_id}' is not a NuGet package id")
+    requirement = NuGetRequirement(
+        feed=feed,
+        package_id=package_id,
+        subdir=normalise_subdir(entry.string("subdir", default="") or "", entry),
+        version=_checked_range(name, entry, kind),
+        prereleases=entry.boolean("prerelease", default=False),
+        source_name=source_name,
+    )
+    entry.reject_unknown(_NUGET_KEYS)
+    return requirement
+
+
+def _http_requirement(name: str, entry: tomlfile.Table, kind: str) -> HttpRequirement:
+    url = entry.required_string("url")
+    if not re.match(r"(https?|file)://", url):
+        raise entry.error("url", f"{kind} '{name}': '{url}' is not an http(s) or file URL")
+    if _has_user_info(url):
+        raise entry.error("url", f"{kind} '{name}': {CREDENTIALS_IN_URL}", hint=CREDENTIALS_HINT)
+    sha256 = entry.string("sha256")
+    if sha256 is not None:
+        sha256 = sha256.lower().removeprefix("sha256:")
+        if not _SHA256_HEX.fullmatch(sha256):
+            raise entry.error("sha256", f"{kind} '{name}': sha256 must be 64 hex digits")
+    requirement = HttpRequirement(
+        url=url,
+        sha256=sha256,
+        subdir=normalise_subdir(entry.string("subdir", default="") or "", entry),
+    )
+    entry.reject_unknown(_HTTP_KEYS)
+    return requirement
+
+
+NUGET_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
+def _has_user_info(url: str) -> bool:
+    return "@" in urlsplit(url).netloc
+
+
+CREDENTIALS_IN_URL = "the URL has credentials written into it"
 CREDENTIALS_HINT = (
     "remove them, and set token-env to the name of an environment variable holding the "
     "token, or add the host to ~/.netrc"
@@ -433,6 +701,17 @@ def _check_steps(
 
 def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
     """The manifest keys that express a requirement, in the order they are written."""
+    if isinstance(requirement, GitHubRequirement):
+        return _github_fields(requirement)
+    if isinstance(requirement, NuGetRequirement):
+        return _nuget_fields(requirement)
+    if isinstance(requirement, HttpRequirement):
+        fields: dict[str, str | bool] = {"url": requirement.url}
+        if requirement.sha256:
+            fields["sha256"] = requirement.sha256
+        if requirement.subdir:
+            fields["subdir"] = requirement.subdir
+        return fields
     if isinstance(requirement, PathRequirement):
         if requirement.version:
             return {"path": requirement.path, "version": requirement.version}
@@ -450,4 +729,41 @@ def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
         fields["token-env"] = requirement.token_env
     if requirement.username:
         fields["username"] = requirement.username
+    return fields
+
+
+def _github_fields(requirement: GitHubRequirement) -> dict[str, str | bool]:
+    fields: dict[str, str | bool] = {"github": requirement.repo}
+    if requirement.source_name:
+        fields["source"] = requirement.source_name
+    elif requirement.api_url_written:
+        fields["api-url"] = requirement.api_url_written
+    if requirement.from_tags:
+        fields["versions"] = "tags"
+    if requirement.asset:
+        fields["asset"] = requirement.asset
+    if requirement.subdir:
+        fields["subdir"] = requirement.subdir
+    if requirement.tag is not None:
+        fields["tag"] = requirement.tag
+    elif requirement.version is not None:
+        fields["version"] = requirement.version
+    if requirement.prereleases:
+        fields["prerelease"] = True
+    return fields
+
+
+def _nuget_fields(requirement: NuGetRequirement) -> dict[str, str | bool]:
+    fields: dict[str, str | bool] = (
+        {"source": requirement.source_name}
+        if requirement.source_name
+        else {"nuget": requirement.feed}
+    )
+    fields["id"] = requirement.package_id
+    if requirement.subdir:
+        fields["subdir"] = requirement.subdir
+    if requirement.version is not None:
+        fields["version"] = requirement.version
+    if requirement.prereleases:
+        fields["prerelease"] = True
     return fields

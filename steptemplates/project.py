@@ -83,7 +83,10 @@ class SyncResult:
 
 def _context(project_manifest: Manifest | None, console: Console, offline: bool) -> SourceContext:
     auth = git_auth(project_manifest) if project_manifest else {}
-    return SourceContext(cache=Cache(), console=console, offline=offline, git_auth=auth)
+    named = project_manifest.sources if project_manifest else {}
+    return SourceContext(
+        cache=Cache(), console=console, offline=offline, git_auth=auth, named_sources=named
+    )
 
 
 # --- init ----------------------------------------------------------------------------------
@@ -137,7 +140,10 @@ def _lock_manifest(
             )
     context = _context(current, console, offline)
     context.cache.register(project.lock_path)
-    new = resolve(current, previous, context, upgrade=upgrade)
+    try:
+        new = resolve(current, previous, context, upgrade=upgrade)
+    finally:
+        context.close()
     diff = changes(previous, new)
     if locked and diff:
         raise LockMismatchError(
@@ -323,7 +329,11 @@ def _sync(
         source.from_cache(e) for source, (_k, e) in zip(sources, entries, strict=True)
     ]
     missing = [i for i, path in enumerate(paths) if path is None]
-    fetched = parallel.run_all([partial(sources[i].materialize, entries[i][1]) for i in missing])
+    try:
+        jobs = [partial(sources[i].materialize, entries[i][1]) for i in missing]
+        fetched = parallel.run_all(jobs)
+    finally:
+        context.close()
     for index, path in zip(missing, fetched, strict=True):
         paths[index] = path
     found: dict[str, dict[str, Path]] = {"template": {}, "package": {}}

@@ -14,7 +14,7 @@ from steptemplates import parallel
 from steptemplates.errors import StepsError
 from steptemplates.lockfile import LockedTemplate, Lockfile, stale_reason
 from steptemplates.manifest import GitRequirement, Manifest, TemplateRef
-from steptemplates.sources import GitAuth, SourceContext, for_kind, lock_identity
+from steptemplates.sources import GitAuth, SourceContext, for_kind, lock_identity, source_kind
 
 Upgrade = bool | frozenset[str]
 _DETAILS = ("requested", "source", "url", "path", "subdir", "tag", "commit", "integrity", "version")
@@ -92,7 +92,7 @@ def resolve(
             to_resolve.append(ref)
 
     def job(ref: TemplateRef) -> Callable[[], LockedTemplate]:
-        kind = "git" if isinstance(ref.source, GitRequirement) else "path"
+        kind = source_kind(ref.source)
         return partial(for_kind(kind, context, manifest.directory, ref.kind).lock, ref)
 
     locked = parallel.run_all([job(ref) for ref in to_resolve])

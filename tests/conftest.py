@@ -31,6 +31,9 @@ def isolated_environment(
     monkeypatch.setenv("STEPS_RETRY_BACKOFF", "0.01")
     monkeypatch.delenv("STEPS_NETWORK_TIMEOUT", raising=False)
     monkeypatch.delenv("NETRC", raising=False)
+    monkeypatch.setenv("STEPS_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    for name in ("GITHUB_TOKEN", "STEPS_GITHUB_TOKEN", "STEPS_GITHUB_API_URL"):
+        monkeypatch.delenv(name, raising=False)
     # A proxy from the developer's shell must not stand between the tests and 127.0.0.1.
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 

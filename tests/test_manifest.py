@@ -120,7 +120,7 @@ def test_requested(requirement: manifest.Requirement, requested: str) -> None:
     [
         ("[templates]\nx = 1\n", "steps.toml:2: 'templates.x' must be a table"),
         ('[templates."a b"]\ngit = "u"\n', "steps.toml:1: template name 'a b' may only hold"),
-        ("[templates.a]\n", "steps.toml:1: template 'a' needs exactly one source: 'git' or 'path'"),
+        ("[templates.a]\n", "steps.toml:1: template 'a' needs exactly one source: 'git', 'path', 'github', 'nuget' or 'url'"),
         (
             '[templates.a]\ngit = "u"\npath = "p"\n',
             "steps.toml:1: template 'a' needs exactly one source",
@@ -242,7 +242,7 @@ def test_credentials_in_urls(url: str, holds: bool) -> None:
 
 def test_a_url_with_a_password_is_refused_without_showing_it(tmp_path: Path) -> None:
     message = error_of(tmp_path, '[templates.a]\ngit = "https://me:hunter2@host/x.git"\n')
-    assert message.startswith("steps.toml:2: template 'a': the git URL has credentials written")
+    assert message.startswith("steps.toml:2: template 'a': the URL has credentials written")
     assert "hunter2" not in message
 
 

@@ -7,6 +7,7 @@ verified template directory (``materialize``). Resolution may use the network; w
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,20 @@ from typing import TYPE_CHECKING, Protocol
 from steptemplates.cache import Cache
 from steptemplates.console import Console
 from steptemplates.lockfile import LockedTemplate
-from steptemplates.manifest import GitRequirement, TemplateRef
+from steptemplates.manifest import (
+    GitHubRequirement,
+    GitRequirement,
+    HttpRequirement,
+    NuGetRequirement,
+    PathRequirement,
+    Requirement,
+    TemplateRef,
+)
+from steptemplates.source_config import NamedSource
 
 if TYPE_CHECKING:
     from steptemplates.git import GitCredentials
+    from steptemplates.http_client import HttpClient
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,14 @@ class GitAuth:
     username: str | None = None
 
 
+class _LazyClient:
+    """The run's one HTTP client, made on first use (httpx is not imported before that)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.client: HttpClient | None = None
+
+
 @dataclass(frozen=True)
 class SourceContext:
     cache: Cache
@@ -36,6 +55,26 @@ class SourceContext:
     offline: bool = False
     # Per remote URL, so that syncing from the lock alone still finds the credentials.
     git_auth: Mapping[str, GitAuth] = field(default_factory=dict)
+    # Named feeds and GitHub hosts (steps.toml and the user config): their credential
+    # references are found again by URL, so a lock entry alone is enough to fetch.
+    named_sources: Mapping[str, NamedSource] = field(default_factory=dict)
+    _http: _LazyClient = field(default_factory=_LazyClient, repr=False, compare=False)
+
+    def http(self) -> HttpClient:
+        with self._http.lock:
+            if self._http.client is None:
+                from steptemplates.http_client import HttpClient
+
+                self._http.client = HttpClient(
+                    self.console, offline=self.offline, metadata_dir=self.cache.http_dir
+                )
+            return self._http.client
+
+    def close(self) -> None:
+        with self._http.lock:
+            if self._http.client is not None:
+                self._http.client.close()
+                self._http.client = None
 
     def git_credentials(self, url: str) -> GitCredentials | None:
         """Credentials for ``url`` from its token-env setting or ~/.netrc; None offline."""
@@ -63,9 +102,45 @@ class Source(Protocol):
         ...
 
 
+def source_kind(requirement: Requirement) -> str:
+    """The lock's ``source`` for a requirement."""
+    kinds: dict[type, str] = {
+        GitRequirement: "git",
+        PathRequirement: "path",
+        GitHubRequirement: "github",
+        NuGetRequirement: "nuget",
+        HttpRequirement: "http",
+    }
+    return kinds[type(requirement)]
+
+
 def lock_identity(ref: TemplateRef) -> dict[str, str]:
     """The lock fields that must match for a locked entry to still satisfy ``ref``."""
     source = ref.source
+    if isinstance(source, GitHubRequirement):
+        return {
+            "source": "github",
+            "url": source.api_url,
+            "id": source.repo,
+            "asset": source.asset or "",
+            "subdir": source.subdir,
+            "requested": source.requested,
+        }
+    if isinstance(source, NuGetRequirement):
+        return {
+            "source": "nuget",
+            "url": source.feed,
+            "id": source.package_id,
+            "subdir": source.subdir,
+            "requested": source.requested,
+        }
+    if isinstance(source, HttpRequirement):
+        return {
+            "source": "http",
+            "url": source.url,
+            "subdir": source.subdir,
+            "requested": source.requested,
+        }
     if isinstance(source, GitRequirement):
         return {
             "source": "git",
@@ -82,15 +157,29 @@ def lock_identity(ref: TemplateRef) -> dict[str, str]:
 def for_kind(
     kind: str, context: SourceContext, manifest_dir: Path, entry_kind: str = "template"
 ) -> Source:
-    """The source for lock entries of ``kind`` (git, path) holding ``entry_kind`` (template,
-    package): templates are checked to load before they are locked or cached."""
+    """The source for lock entries of ``kind`` (see ``lockfile.SOURCES``) holding
+    ``entry_kind`` (template, package): templates are checked to load before they are
+    locked or cached."""
     # Imported here: the source modules import this one. By module path, because a name
     # bound in this package (such as ``git``) would shadow a submodule of the same name.
-    from steptemplates.sources.git import GitSource
-    from steptemplates.sources.path import PathSource
-
     if kind == "git":
+        from steptemplates.sources.git import GitSource
+
         return GitSource(context, entry_kind)
     if kind == "path":
+        from steptemplates.sources.path import PathSource
+
         return PathSource(context, manifest_dir, entry_kind)
+    if kind == "github":
+        from steptemplates.sources.github import GitHubSource
+
+        return GitHubSource(context, entry_kind)
+    if kind == "nuget":
+        from steptemplates.sources.nuget import NuGetSource
+
+        return NuGetSource(context, entry_kind)
+    if kind == "http":
+        from steptemplates.sources.url import UrlSource
+
+        return UrlSource(context, entry_kind)
     raise ValueError(f"unknown source kind {kind!r}")

@@ -298,7 +298,7 @@ def test_credentials_in_the_url_are_refused(
 
     failed = steps.fails("add", with_secret, "--tag", "v1.0.0")
 
-    assert failed.error.startswith("the git URL has credentials written into it; remove them")
+    assert failed.error.startswith("the URL has credentials written into it; remove them")
     assert HTTP_TOKEN not in failed.err
     assert_secret_nowhere(HTTP_TOKEN, steps, failed.err)
 

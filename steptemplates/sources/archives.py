@@ -1,0 +1,212 @@
+"""What the GitHub, NuGet and URL sources share: an archive downloaded once into the cache
+(named by the hash of its bytes) and unpacked into an entry (named by the hash of its files).
+
+A subclass resolves a requirement (``lock``) and says how to authenticate to the host an
+entry came from; downloading, verifying against the lock, unpacking and publishing into the
+cache happen here, the same way for every feed. Nothing reaches the cache unverified: a
+download that is truncated or hashes wrong is discarded from staging, and an unpacked tree
+that does not match the lock's integrity is an error, never an entry.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from steptemplates import fsutil
+from steptemplates.cache import EntryStatus
+from steptemplates.errors import LockMismatchError, NetworkError, OfflineError, StepsError
+from steptemplates.http_client import Auth, Downloaded
+from steptemplates.lockfile import LockedTemplate
+from steptemplates.sources import SourceContext
+from steptemplates.templates import load_template
+
+
+@dataclass(frozen=True)
+class Unpacking:
+    """How an archive becomes an entry."""
+
+    subdir: str = ""
+    # Descend into the archive's only top-level directory, when that is all it holds
+    # (GitHub's source archives always; tarballs of a template folder usually).
+    strip_single_top: bool = True
+
+
+class ArchiveSource:
+    """Base for sources whose artifact is one archive file per version."""
+
+    def __init__(self, context: SourceContext, entry_kind: str = "template") -> None:
+        self.context = context
+        self.cache = context.cache
+        self.entry_kind = entry_kind
+
+    # --- what subclasses say ---
+
+    def auth_for(self, entry: LockedTemplate) -> Auth | None:
+        """Credentials for the host ``entry`` downloads from."""
+        return None
+
+    def download_headers(self, entry: LockedTemplate) -> Mapping[str, str]:
+        return {}
+
+    def auth_hint(self, entry: LockedTemplate) -> str | None:
+        return None
+
+    def unpacking(self, entry: LockedTemplate) -> Unpacking:
+        return Unpacking(subdir=entry.subdir)
+
+    def label(self, name: str) -> str:
+        return f"{self.entry_kind} '{name}'"
+
+    # --- materialize ---
+
+    def materialize(self, entry: LockedTemplate) -> Path:
+        path = self._materialize(entry, network=True)
+        assert path is not None
+        return path
+
+    def from_cache(self, entry: LockedTemplate) -> Path | None:
+        return self._materialize(entry, network=False)
+
+    def _materialize(self, entry: LockedTemplate, *, network: bool) -> Path | None:
+        assert entry.integrity is not None and entry.artifact is not None and entry.file
+        label = self.label(entry.name)
+        status = self.cache.check(entry.integrity)
+        if status is EntryStatus.OK:
+            return self.cache.entry_path(entry.integrity)
+        if status is EntryStatus.MODIFIED:
+            self.context.console.warning(
+                f"{label}: the cached copy was modified on disk; unpacking it again"
+            )
+        archive = (
+            self.cache.cached_download(entry.sha256, entry.file) if entry.sha256 else None
+        )
+        if archive is None:
+            if not network and not self.context.offline:
+                return None
+            if self.context.offline:
+                raise OfflineError(
+                    f"{label}: {entry.describe()} is not in the cache and --offline forbids "
+                    "downloading it",
+                    hint="run `steps sync` once without --offline",
+                )
+            archive = self.fetch_archive(
+                label,
+                entry.artifact,
+                entry.file,
+                auth=self.auth_for(entry),
+                headers=self.download_headers(entry),
+                auth_hint=self.auth_hint(entry),
+                expected_sha256=entry.sha256,
+            ).path
+        found, path = self.unpack(archive, label, entry.describe(), self.unpacking(entry))
+        if found != entry.integrity:
+            raise LockMismatchError(
+                f"{label}: the files of {entry.describe()} hash to {found}, "
+                f"but steps.lock records {entry.integrity}",
+                hint="if the artifact was replaced upstream on purpose, run "
+                f"`steps lock --upgrade-template {entry.name}`",
+            )
+        return path
+
+    # --- building blocks for lock() ---
+
+    def fetch_archive(
+        self,
+        label: str,
+        url: str,
+        file_name: str,
+        *,
+        auth: Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth_hint: str | None = None,
+        expected_sha256: str | None = None,
+        expected_sha512: str | None = None,
+        store: bool = True,
+    ) -> Downloaded:
+        """Download ``url`` and verify it; with ``store`` it is published into the cache
+        (``path`` is then the cached file), otherwise left in staging for the caller."""
+        if expected_sha256:
+            cached = self.cache.cached_download(expected_sha256, file_name)
+            if cached is not None:
+                size = cached.stat().st_size
+                return Downloaded(cached, size, expected_sha256, "")
+        staging = self.cache.staging_dir
+        downloaded = self.context.http().download(
+            url, staging, label=label, auth=auth, headers=headers, auth_hint=auth_hint
+        )
+        try:
+            _verify(label, url, downloaded, expected_sha256, expected_sha512)
+            if not store:
+                return downloaded
+            path = self.cache.store_download(downloaded.path, downloaded.sha256, file_name)
+        except BaseException:
+            downloaded.path.unlink(missing_ok=True)
+            raise
+        return Downloaded(path, downloaded.size, downloaded.sha256, downloaded.sha512)
+
+    def unpack(
+        self, archive: Path, label: str, where: str, unpacking: Unpacking
+    ) -> tuple[str, Path]:
+        """Unpack ``archive`` into a cache entry; returns its integrity and path."""
+        from steptemplates.packages.archive import extract
+
+        def fill(tree: Path) -> None:
+            with fsutil.temporary_directory(self.cache.staging_dir, "unpack-") as scratch:
+                extracted = scratch / "x"
+                try:
+                    extract(archive, extracted)
+                except StepsError as error:
+                    raise StepsError(f"{label}: {error.message}", hint=error.hint) from None
+                root = _strip(extracted) if unpacking.strip_single_top else extracted
+                chosen = root / unpacking.subdir if unpacking.subdir else root
+                if not chosen.is_dir():
+                    raise StepsError(
+                        f"{label}: {where} has no directory '{unpacking.subdir}'",
+                        hint=f"check 'subdir' in steps.toml (the archive holds: "
+                        f"{_listing(root)})",
+                    )
+                tree.rmdir()
+                os.rename(chosen, tree)
+            if self.entry_kind == "template":
+                load_template(tree, origin=f"{label} ({where})")
+
+        return self.cache.store(fill)
+
+
+def _verify(
+    label: str,
+    url: str,
+    downloaded: Downloaded,
+    expected_sha256: str | None,
+    expected_sha512: str | None,
+) -> None:
+    if expected_sha256 and downloaded.sha256 != expected_sha256:
+        raise LockMismatchError(
+            f"{label}: the archive downloaded from {url} has sha256 {downloaded.sha256}, "
+            f"but {expected_sha256} was expected",
+            hint="if the file was replaced upstream on purpose, update the sha256 "
+            "(or run `steps lock --upgrade-template NAME`); otherwise do not trust it",
+        )
+    if expected_sha512 and downloaded.sha512 != expected_sha512:
+        raise NetworkError(
+            f"{label}: the archive downloaded from {url} has SHA-512 {downloaded.sha512}, "
+            f"but the feed says {expected_sha512}",
+            hint="the download was corrupted or the feed is inconsistent; try again, "
+            "and tell the feed's owner if it persists",
+        )
+
+
+def _strip(root: Path) -> Path:
+    children = list(root.iterdir())
+    if len(children) == 1 and children[0].is_dir() and not children[0].is_symlink():
+        return children[0]
+    return root
+
+
+def _listing(root: Path) -> str:
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+    return shown or "nothing"
