@@ -23,7 +23,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -54,6 +54,7 @@ class PruneReport:
     entries: int
     mirrors: int
     staging: int
+    downloads: int = 0
 
 
 class Cache:
@@ -204,13 +205,22 @@ class Cache:
             fsutil.write_text_atomic(registry, "".join(f"{p}\n" for p in alive))
         return alive
 
-    def prune(self, keep_integrities: set[str], keep_urls: set[str]) -> PruneReport:
-        """Delete entries and mirrors nothing keeps, and stale staging directories."""
-        entries = mirrors = staging = 0
+    def prune(
+        self,
+        keep_integrities: set[str],
+        keep_urls: set[str],
+        keep_downloads: Set[str] = frozenset(),
+    ) -> PruneReport:
+        """Delete entries, downloads and mirrors nothing keeps, and stale staging directories."""
+        entries = mirrors = staging = downloads = 0
         for path in _children(self.entries_dir):
             if path.name not in keep_integrities:
                 self._discard(path)
                 entries += 1
+        for path in _children(self.downloads_dir):
+            if path.name not in keep_downloads:
+                self._discard(path)
+                downloads += 1
         keep_keys = {mirror_key(url) for url in keep_urls}
         for path in _children(self.mirrors_dir):
             if path.is_dir() and path.name not in keep_keys:
@@ -223,7 +233,7 @@ class Cache:
             if path.name.startswith("trash-") or path.lstat().st_mtime < cutoff:
                 fsutil.remove_tree(path)
                 staging += 1
-        return PruneReport(entries, mirrors, staging)
+        return PruneReport(entries, mirrors, staging, downloads)
 
     def clean(self) -> None:
         """Remove everything in the cache."""

@@ -706,12 +706,7 @@ def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
     if isinstance(requirement, NuGetRequirement):
         return _nuget_fields(requirement)
     if isinstance(requirement, HttpRequirement):
-        fields: dict[str, str | bool] = {"url": requirement.url}
-        if requirement.sha256:
-            fields["sha256"] = requirement.sha256
-        if requirement.subdir:
-            fields["subdir"] = requirement.subdir
-        return fields
+        return _http_fields(requirement)
     if isinstance(requirement, PathRequirement):
         if requirement.version:
             return {"path": requirement.path, "version": requirement.version}
@@ -729,6 +724,15 @@ def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
         fields["token-env"] = requirement.token_env
     if requirement.username:
         fields["username"] = requirement.username
+    return fields
+
+
+def _http_fields(requirement: HttpRequirement) -> dict[str, str | bool]:
+    fields: dict[str, str | bool] = {"url": requirement.url}
+    if requirement.sha256:
+        fields["sha256"] = requirement.sha256
+    if requirement.subdir:
+        fields["subdir"] = requirement.subdir
     return fields
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile, variable_sources
 from steptemplates.cache import Cache, PruneReport
@@ -27,10 +28,18 @@ from steptemplates.errors import LockMismatchError, OfflineError, StepsError
 from steptemplates.execution.languages import syntax_for_extension
 from steptemplates.execution.runner import PackagePlan, Runner, RunOutcome, RunSettings, StepPlan
 from steptemplates.lockfile import LockedTemplate, Lockfile
-from steptemplates.manifest import GitRequirement, Manifest, PathRequirement, Requirement
+from steptemplates.manifest import (
+    GitHubRequirement,
+    GitRequirement,
+    HttpRequirement,
+    Manifest,
+    NuGetRequirement,
+    PathRequirement,
+    Requirement,
+)
 from steptemplates.packages.identity import PackageIdentity, identify
 from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, out_of_date, resolve
-from steptemplates.sources import GitAuth, SourceContext, for_kind
+from steptemplates.sources import GitAuth, SourceContext, for_kind, source_kind
 from steptemplates.templates import Script, Template, load_template
 from steptemplates.variables import scoping
 from steptemplates.versions import caret_range_for, parse_range, version_from_tag
@@ -127,8 +136,13 @@ def _lock_manifest(
     offline: bool,
     *,
     write: bool = True,
+    seed: LockedTemplate | None = None,
 ) -> LockResult:
     previous = project.lockfile()
+    if seed is not None:
+        # Already resolved by `steps add`: kept by the resolver like any fitting entry.
+        base = previous or Lockfile({})
+        previous = replace(base, templates={**base.templates, seed.name: seed})
     if locked:
         # Decided before resolving, so a stale lock is reported as such, not as whatever
         # the network says while re-resolving it.
@@ -169,6 +183,13 @@ class AddRequest:
     prerelease: bool = False
     token_env: str | None = None
     username: str | None = None
+    # Feeds: a GitHub release asset glob, versions from tags, the GitHub API base or a
+    # named source, and an archive URL's expected sha256.
+    asset: str | None = None
+    from_tags: bool = False
+    api_url: str | None = None
+    source_name: str | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -184,10 +205,17 @@ def add(
 ) -> AddResult:
     """Add (or replace) a template in steps.toml, lock it, and write both files."""
     current = project.manifest()
-    requirement = _requirement_for(project, request, console, offline)
+    if _FEED.match(request.source) or _is_archive_url(request.source):
+        requirement = feed_requirement(request, current)
+    else:
+        _refuse_feed_options(request)
+        requirement = _requirement_for(project, request, console, offline)
     name = request.name or _default_name(request, requirement)
     if not manifest.NAME_PATTERN.fullmatch(name):
         raise StepsError(f"'{name}' is not a usable template name", hint="pass --name NAME")
+    seed = None
+    if isinstance(requirement, FEED_REQUIREMENTS) and _unpinned(requirement):
+        requirement, seed = _newest_from_feed(requirement, name, current, console, offline)
     text = project.manifest_path.read_text(encoding="utf-8")
     from steptemplates import manifest_edit  # tomlkit: only for the commands that edit
 
@@ -195,7 +223,14 @@ def add(
     new_doc = tomlfile.parse(new_text, path=project.manifest_path, display=manifest.FILE_NAME)
     new_manifest = manifest.from_document(new_doc)
     result = _lock_manifest(
-        project, new_manifest, console, frozenset({name}), False, offline, write=False
+        project,
+        new_manifest,
+        console,
+        frozenset() if seed else frozenset({name}),
+        False,
+        offline,
+        write=False,
+        seed=seed,
     )
     # Both files are written only once everything resolved, so a failure changes neither.
     fsutil.write_text_atomic(project.manifest_path, new_text)
@@ -248,6 +283,176 @@ def _requirement_for(
     return _newest_version_requirement(requirement, console, offline)
 
 
+_FEED = re.compile(r"^(github|nuget):")
+FEED_REQUIREMENTS = (GitHubRequirement, NuGetRequirement, HttpRequirement)
+_FEED_OPTIONS = ("asset", "from_tags", "api_url", "source_name", "sha256")
+
+
+def _is_archive_url(source: str) -> bool:
+    from steptemplates.packages.identity import archive_format
+
+    if not re.match(r"^(https?|file)://", source):
+        return False
+    return archive_format(Path(urlsplit(source).path or "x")) is not None
+
+
+def _refuse_feed_options(request: AddRequest) -> None:
+    given = [o for o in _FEED_OPTIONS if getattr(request, o)]
+    if given:
+        option = "--" + given[0].replace("_", "-").replace("from-tags", "tags").replace(
+            "source-name", "source"
+        )
+        raise StepsError(
+            f"{option} applies to github:, nuget: and archive URL sources, not to "
+            f"{request.source}",
+        )
+
+
+def feed_requirement(request: AddRequest, current: Manifest) -> Requirement:
+    """The requirement ``steps add`` writes for github:, nuget: and archive URL sources."""
+    if request.branch or request.rev or request.token_env or request.username:
+        raise StepsError(
+            "--branch, --rev, --token-env and --username apply to git sources",
+            hint="name credentials in a [sources.NAME] table (docs/sources.md)",
+        )
+    if request.version is not None:
+        try:
+            parse_range(request.version)
+        except ValueError as exc:
+            raise StepsError(f"--version: {exc}") from None
+    subdir = manifest.normalise_subdir(request.subdir or "")
+    kind, _, rest = request.source.partition(":")
+    if kind == "github":
+        return _github_requirement(request, rest, subdir, current)
+    if kind == "nuget":
+        return _nuget_requirement(request, rest, subdir, current)
+    if request.tag or request.version or request.prerelease or request.asset or request.from_tags:
+        raise StepsError(
+            "an archive URL has no versions: --version, --tag, --prerelease, --asset and "
+            "--tags do not apply",
+            hint="pass --sha256 to pin its content",
+        )
+    if manifest.url_holds_credentials(request.source):
+        raise StepsError(manifest.CREDENTIALS_IN_URL, hint=manifest.CREDENTIALS_HINT)
+    sha256 = request.sha256.lower().removeprefix("sha256:") if request.sha256 else None
+    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise StepsError(f"--sha256 must be 64 hex digits, not '{request.sha256}'")
+    return HttpRequirement(url=request.source, sha256=sha256, subdir=subdir)
+
+
+def _named_source(current: Manifest, name: str, kind: str) -> manifest.NamedSource:
+    found = current.sources.get(name)
+    if found is None:
+        known = ", ".join(sorted(current.sources)) or "none are declared"
+        raise StepsError(
+            f"no source named '{name}'",
+            hint=f"declare it under [sources.{name}] in steps.toml or the user config "
+            f"(known: {known})",
+        )
+    if found.kind != kind:
+        raise StepsError(f"source '{name}' is a {found.kind} source, not {kind}")
+    return found
+
+
+def _github_requirement(
+    request: AddRequest, repo: str, subdir: str, current: Manifest
+) -> GitHubRequirement:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo):
+        raise StepsError(
+            f"'{request.source}' is not github:OWNER/REPOSITORY", hint="e.g. github:acme/templates"
+        )
+    if request.sha256:
+        raise StepsError("--sha256 applies to archive URLs; release assets are hashed on lock")
+    if request.asset and request.from_tags:
+        raise StepsError("--asset needs release versions; drop --tags to use release assets")
+    if request.api_url and request.source_name:
+        raise StepsError("give only one of --api-url and --source")
+    if request.source_name:
+        api_url = _named_source(current, request.source_name, "github").url
+    elif request.api_url:
+        if not re.match(r"https?://", request.api_url) or "@" in urlsplit(request.api_url).netloc:
+            raise StepsError(
+                "--api-url must be an http(s) URL without credentials",
+                hint="for GitHub Enterprise use https://HOST/api/v3",
+            )
+        api_url = request.api_url
+    else:
+        api_url = manifest.github_api_url()
+    return GitHubRequirement(
+        repo=repo,
+        api_url=api_url.rstrip("/"),
+        asset=request.asset,
+        subdir=subdir,
+        version=request.version,
+        tag=request.tag,
+        prereleases=request.prerelease,
+        from_tags=request.from_tags,
+        source_name=request.source_name,
+        api_url_written=request.api_url,
+    )
+
+
+def _nuget_requirement(
+    request: AddRequest, rest: str, subdir: str, current: Manifest
+) -> NuGetRequirement:
+    feed, hash_sign, package_id = rest.rpartition("#")
+    if not hash_sign or not feed or not package_id:
+        raise StepsError(
+            f"'{request.source}' is not nuget:FEED#PackageId",
+            hint="e.g. nuget:https://feeds.example/v3/index.json#Acme.Templates.Iis, or "
+            "nuget:NAME#Acme.Templates.Iis for a source named in [sources]",
+        )
+    if request.tag or request.asset or request.from_tags or request.sha256 or request.api_url:
+        raise StepsError("--tag, --asset, --tags, --sha256 and --api-url do not apply to NuGet")
+    if not manifest.NUGET_ID.fullmatch(package_id):
+        raise StepsError(f"'{package_id}' is not a NuGet package id")
+    source_name = request.source_name
+    if "://" not in feed:
+        if source_name and source_name != feed:
+            raise StepsError(f"nuget:{feed}#... already names source '{feed}'; drop --source")
+        source_name = feed
+    if source_name:
+        url = _named_source(current, source_name, "nuget").url
+    else:
+        if manifest.url_holds_credentials(feed):
+            raise StepsError(manifest.CREDENTIALS_IN_URL, hint=manifest.CREDENTIALS_HINT)
+        url = feed
+    return NuGetRequirement(
+        feed=url,
+        package_id=package_id,
+        subdir=subdir,
+        version=request.version,
+        prereleases=request.prerelease,
+        source_name=source_name,
+    )
+
+
+def _unpinned(requirement: Requirement) -> bool:
+    if isinstance(requirement, GitHubRequirement):
+        return requirement.version is None and requirement.tag is None
+    return isinstance(requirement, NuGetRequirement) and requirement.version is None
+
+
+def _newest_from_feed(
+    requirement: Requirement, name: str, current: Manifest, console: Console, offline: bool
+) -> tuple[Requirement, LockedTemplate]:
+    """With no pin given: lock the newest version, and require ``^<it>`` from now on."""
+    ref = manifest.TemplateRef(name, requirement)
+    context = _context(current, console, offline)
+    try:
+        entry = for_kind(source_kind(requirement), context, current.directory).lock(ref)
+    finally:
+        context.close()
+    version = version_from_tag(entry.version or "")
+    if version is None:
+        return requirement, entry
+    assert isinstance(requirement, GitHubRequirement | NuGetRequirement)
+    pinned: GitHubRequirement | NuGetRequirement = replace(
+        requirement, version=caret_range_for(version)
+    )
+    return pinned, replace(entry, requested=pinned.requested)
+
+
 def _newest_version_requirement(
     requirement: GitRequirement, console: Console, offline: bool
 ) -> GitRequirement:
@@ -278,6 +483,16 @@ def _newest_version_requirement(
 def _default_name(request: AddRequest, requirement: Requirement) -> str:
     if isinstance(requirement, PathRequirement):
         base = requirement.resolved.name
+    elif isinstance(requirement, GitHubRequirement):
+        base = requirement.subdir.rsplit("/", 1)[-1] or requirement.repo.split("/", 1)[1]
+    elif isinstance(requirement, NuGetRequirement):
+        base = requirement.subdir.rsplit("/", 1)[-1] or requirement.package_id
+    elif isinstance(requirement, HttpRequirement):
+        from steptemplates.packages.identity import split_extension
+
+        file_name = urlsplit(requirement.url).path.rsplit("/", 1)[-1]
+        stem = split_extension(file_name)
+        base = requirement.subdir.rsplit("/", 1)[-1] or (stem[0] if stem else file_name)
     else:
         base = (requirement.subdir.rsplit("/", 1)[-1] if requirement.subdir else "") or (
             re.sub(r"\.git$", "", requirement.url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
@@ -429,9 +644,11 @@ def _package_plan(
     if path.is_file():
         identity = identify(path)
     else:
-        # A directory (a git tree, a local folder): named after steps.toml, versioned by the lock.
+        # A directory (a git tree, an unpacked feed package, a local folder): named by its
+        # NuGet id or after steps.toml, versioned by the lock.
         version = entry.version or entry.tag or (entry.commit or "")[:12] or "0.0.0-local"
-        identity = PackageIdentity(name, version)
+        package_id = entry.id if entry.source == "nuget" and entry.id else name
+        identity = PackageIdentity(package_id, version)
     return StepPlan(
         name=step.name,
         template=None,
@@ -488,8 +705,7 @@ def show(project: Project, name: str, console: Console, *, offline: bool = False
         hint = f"did you mean {', '.join(close)}?" if close else "see `steps list`"
         raise StepsError(f"no template named '{name}' in {current.path.name}", hint=hint)
     context = _context(current, console, offline)
-    kind = "git" if isinstance(ref.source, GitRequirement) else "path"
-    source = for_kind(kind, context, project.directory)
+    source = for_kind(source_kind(ref.source), context, project.directory)
     existing = project.lockfile()
     entry = existing.templates.get(name) if existing else None
     if entry is None:
@@ -664,15 +880,19 @@ def cache_prune(console: Console) -> PruneReport:
     cache = Cache()
     integrities: set[str] = set()
     urls: set[str] = set()
+    downloads: set[str] = set()
     for lock_path in cache.forget_missing_lockfiles():
         try:
             locked = lockfile.load(lock_path)
         except StepsError as error:
             console.warning(f"ignoring {lock_path} while pruning: {error}")
             continue
-        for entry in locked.templates.values() if locked else ():
+        entries = [*locked.templates.values(), *locked.packages.values()] if locked else []
+        for entry in entries:
             if entry.integrity:
                 integrities.add(entry.integrity)
-            if entry.url:
+            if entry.sha256:
+                downloads.add(f"sha256-{entry.sha256}")
+            if entry.url and entry.source == "git":
                 urls.add(entry.url)
-    return cache.prune(integrities, urls)
+    return cache.prune(integrities, urls, downloads)

@@ -18,6 +18,7 @@ from steptemplates.cli import (
     cache_cmd,
     common,
     deployments_cmd,
+    feed_cmd,
     init_cmd,
     lock_cmd,
     render_cmd,
@@ -46,6 +47,7 @@ _COMMANDS = (
     render_cmd.RENDER,
     cache_cmd.CACHE,
     secrets_cmd.SECRETS,
+    feed_cmd.PACK, feed_cmd.PUBLISH,
 )
 
 

@@ -27,11 +27,12 @@ def _cache(args: argparse.Namespace, console: Console) -> int:
     else:
         report = project.cache_prune(console)
         entries = _count(report.entries, "template entry", "template entries")
+        downloads = _count(report.downloads, "downloaded archive", "downloaded archives")
         mirrors = _count(report.mirrors, "git mirror", "git mirrors")
         staging = _count(
             report.staging, "leftover staging directory", "leftover staging directories"
         )
-        console.status(f"Removed {entries}, {mirrors} and {staging}")
+        console.status(f"Removed {entries}, {downloads}, {mirrors} and {staging}")
     return 0
 
 

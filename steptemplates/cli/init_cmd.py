@@ -35,7 +35,9 @@ def _configure_add(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "source",
         metavar="SOURCE",
-        help="a git URL (https://, git://, ssh://, file://, user@host:path) or a local directory",
+        help="a git URL (https://, git://, ssh://, file://, user@host:path), a local "
+        "directory, github:OWNER/REPO, nuget:FEED#PackageId (FEED a service index URL or a "
+        "named source), or the URL of an archive (.zip, .tar.gz, .nupkg, ...)",
     )
     parser.add_argument("--name", help="the name steps refer to it by (default: from the source)")
     pin = parser.add_mutually_exclusive_group()
@@ -57,6 +59,26 @@ def _configure_add(parser: argparse.ArgumentParser) -> None:
         "--username",
         help="user name to send with the token (default: x-access-token, which GitHub expects)",
     )
+    feeds = parser.add_argument_group("github:, nuget: and archive URL sources")
+    feeds.add_argument(
+        "--asset", metavar="GLOB", help="github: the release asset to use, by name glob"
+    )
+    feeds.add_argument(
+        "--tags",
+        dest="from_tags",
+        action="store_true",
+        help="github: versions from SemVer tags (source archives) instead of releases",
+    )
+    feeds.add_argument(
+        "--api-url", metavar="URL", help="github: the API base, e.g. https://HOST/api/v3"
+    )
+    feeds.add_argument(
+        "--source",
+        dest="source_name",
+        metavar="NAME",
+        help="github: a named GitHub source from [sources] (API URL and credentials)",
+    )
+    feeds.add_argument("--sha256", metavar="HEX", help="archive URL: its expected SHA-256")
     parser.add_argument(
         "--offline", action="store_true", help="never use the network; work from the cache"
     )
@@ -74,6 +96,11 @@ def _add(args: argparse.Namespace, console: Console) -> int:
         prerelease=args.prerelease,
         token_env=args.token_env,
         username=args.username,
+        asset=args.asset,
+        from_tags=args.from_tags,
+        api_url=args.api_url,
+        source_name=args.source_name,
+        sha256=args.sha256,
     )
     result = project.add(find_project(), request, console, offline=args.offline)
     fields = ", ".join(f"{k} = {v!r}" for k, v in requirement_fields(result.requirement).items())
@@ -87,9 +114,10 @@ def _add(args: argparse.Namespace, console: Console) -> int:
 ADD = Command(
     "add",
     "add a template to steps.toml and lock it",
-    "Add a template from a git repository or a local directory to steps.toml, resolve it,\n"
-    "and record the exact version, commit and content hash in steps.lock.\n"
-    "Without a pin, the newest version tag is used with a caret range (^1.2.3).",
+    "Add a template from a git repository, a GitHub release, a NuGet feed, an archive URL or\n"
+    "a local directory to steps.toml, resolve it, and record the exact version, commit or\n"
+    "archive hash and the content hash in steps.lock.\n"
+    "Without a pin, the newest version is used with a caret range (^1.2.3).",
     _configure_add,
     _add,
 )

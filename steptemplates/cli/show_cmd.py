@@ -9,7 +9,14 @@ from steptemplates import project
 from steptemplates.cli.common import Command, find_project
 from steptemplates.console import Console, Level
 from steptemplates.lockfile import LockedTemplate
-from steptemplates.manifest import GitRequirement, Requirement
+from steptemplates.manifest import (
+    GitHubRequirement,
+    GitRequirement,
+    HttpRequirement,
+    NuGetRequirement,
+    PathRequirement,
+    Requirement,
+)
 
 
 def _configure_list(parser: argparse.ArgumentParser) -> None:
@@ -44,15 +51,26 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 
 
 def _row(name: str, source: Requirement, entry: LockedTemplate | None) -> tuple[str, ...]:
-    if isinstance(source, GitRequirement):
-        where = source.url + (f" ({source.subdir})" if source.subdir else "")
-        requested = source.requested
-    else:
-        where, requested = source.path, "path"
+    where, requested = describe_requirement(source), source.requested
     pin = "(not locked)"
     if entry is not None:
         pin = entry.pin if entry.source != "path" else (entry.version or "path")
     return (name, where, requested, pin)
+
+
+def describe_requirement(source: Requirement) -> str:
+    """Where a requirement points, in a few words: a URL, ``github:o/r``, ``nuget:Id``."""
+    if isinstance(source, PathRequirement):
+        return source.path
+    subdir = f" ({source.subdir})" if source.subdir else ""
+    if isinstance(source, GitRequirement | HttpRequirement):
+        return source.url + subdir
+    if isinstance(source, GitHubRequirement):
+        asset = f" [{source.asset}]" if source.asset else ""
+        return f"github:{source.repo}{asset}{subdir}"
+    if isinstance(source, NuGetRequirement):
+        return f"nuget:{source.source_name or source.feed}#{source.package_id}{subdir}"
+    raise AssertionError(source)
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:

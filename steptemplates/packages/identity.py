@@ -57,13 +57,13 @@ class PackageIdentity:
 
 def archive_format(path: Path) -> str | None:
     """The format its extension names: zip, nupkg, tar, tar.gz, tar.bz2, tar.xz; else None."""
-    split = _split_extension(path.name)
+    split = split_extension(path.name)
     return split[1] if split else None
 
 
 def identify(path: Path) -> PackageIdentity:
     """The package id and version of an archive file, from its .nuspec or else its name."""
-    split = _split_extension(path.name)
+    split = split_extension(path.name)
     if split is None:
         raise StepsError(
             f"{path.name} is not a package file name: unknown extension",
@@ -96,7 +96,7 @@ def _identity_from_stem(stem: str) -> PackageIdentity | None:
     return None
 
 
-def _split_extension(name: str) -> tuple[str, str] | None:
+def split_extension(name: str) -> tuple[str, str] | None:
     lowered = name.lower()
     for extension, format_name in _BY_LENGTH:
         if lowered.endswith(extension) and len(name) > len(extension):

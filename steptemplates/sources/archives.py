@@ -10,15 +10,17 @@ that does not match the lock's integrity is an error, never an entry.
 
 from __future__ import annotations
 
+import base64
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from steptemplates import fsutil
+from steptemplates import fsutil, netrc_file
 from steptemplates.cache import EntryStatus
 from steptemplates.errors import LockMismatchError, NetworkError, OfflineError, StepsError
-from steptemplates.http_client import Auth, Downloaded
+from steptemplates.http_client import Auth, Downloaded, origin_of
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.sources import SourceContext
 from steptemplates.templates import load_template
@@ -54,6 +56,9 @@ class ArchiveSource:
     def auth_hint(self, entry: LockedTemplate) -> str | None:
         return None
 
+    def rate_limit_hint(self, entry: LockedTemplate) -> str | None:
+        return None
+
     def unpacking(self, entry: LockedTemplate) -> Unpacking:
         return Unpacking(subdir=entry.subdir)
 
@@ -83,25 +88,35 @@ class ArchiveSource:
         archive = (
             self.cache.cached_download(entry.sha256, entry.file) if entry.sha256 else None
         )
-        if archive is None:
-            if not network and not self.context.offline:
-                return None
-            if self.context.offline:
-                raise OfflineError(
-                    f"{label}: {entry.describe()} is not in the cache and --offline forbids "
-                    "downloading it",
-                    hint="run `steps sync` once without --offline",
-                )
-            archive = self.fetch_archive(
+        if archive is None and not network and not self.context.offline:
+            return None
+        if archive is None and self.context.offline:
+            raise OfflineError(
+                f"{label}: {entry.describe()} is not in the cache and --offline forbids "
+                "downloading it",
+                hint="run `steps sync` once without --offline",
+            )
+        where, unpacking = entry.describe(), self.unpacking(entry)
+        if archive is not None:
+            found, path = self.unpack(archive, label, where, unpacking)
+        else:
+            downloaded = self.fetch_archive(
                 label,
                 entry.artifact,
                 entry.file,
                 auth=self.auth_for(entry),
                 headers=self.download_headers(entry),
                 auth_hint=self.auth_hint(entry),
+                rate_limit_hint=self.rate_limit_hint(entry),
                 expected_sha256=entry.sha256,
-            ).path
-        found, path = self.unpack(archive, label, entry.describe(), self.unpacking(entry))
+                store=False,
+            )
+            # Without a sha256 (a GitHub source archive) the bytes could never be found
+            # again in downloads/, so they are not kept.
+            found = self.unpack_download(
+                downloaded, entry.file, label, where, unpacking, keep=entry.sha256 is not None
+            )
+            path = self.cache.entry_path(found)
         if found != entry.integrity:
             raise LockMismatchError(
                 f"{label}: the files of {entry.describe()} hash to {found}, "
@@ -122,8 +137,10 @@ class ArchiveSource:
         auth: Auth | None = None,
         headers: Mapping[str, str] | None = None,
         auth_hint: str | None = None,
+        rate_limit_hint: str | None = None,
         expected_sha256: str | None = None,
         expected_sha512: str | None = None,
+        expected_by: str = "steps.lock records",
         store: bool = True,
     ) -> Downloaded:
         """Download ``url`` and verify it; with ``store`` it is published into the cache
@@ -135,10 +152,16 @@ class ArchiveSource:
                 return Downloaded(cached, size, expected_sha256, "")
         staging = self.cache.staging_dir
         downloaded = self.context.http().download(
-            url, staging, label=label, auth=auth, headers=headers, auth_hint=auth_hint
+            url,
+            staging,
+            label=label,
+            auth=auth,
+            headers=headers,
+            auth_hint=auth_hint,
+            rate_limit_hint=rate_limit_hint,
         )
         try:
-            _verify(label, url, downloaded, expected_sha256, expected_sha512)
+            _verify(label, url, downloaded, expected_sha256, expected_sha512, expected_by)
             if not store:
                 return downloaded
             path = self.cache.store_download(downloaded.path, downloaded.sha256, file_name)
@@ -146,6 +169,37 @@ class ArchiveSource:
             downloaded.path.unlink(missing_ok=True)
             raise
         return Downloaded(path, downloaded.size, downloaded.sha256, downloaded.sha512)
+
+    def unpack_download(
+        self,
+        downloaded: Downloaded,
+        file_name: str,
+        label: str,
+        where: str,
+        unpacking: Unpacking,
+        *,
+        keep: bool = True,
+        check: Callable[[Path], None] | None = None,
+    ) -> str:
+        """Unpack a download into a cache entry and, with ``keep``, then keep the archive
+        in downloads/; returns the entry's integrity.
+
+        A download still in staging enters the cache only once ``check`` accepted it and it
+        unpacked, so an archive that is damaged or holds the wrong thing leaves nothing."""
+        if downloaded.path == self.cache.download_path(downloaded.sha256, file_name):
+            if check is not None:
+                check(downloaded.path)
+            return self.unpack(downloaded.path, label, where, unpacking)[0]
+        with fsutil.temporary_directory(self.cache.staging_dir, "fetched-") as holder:
+            # Unpacking reads the format from the file's name, which staging does not give it.
+            named = holder / file_name
+            os.replace(downloaded.path, named)
+            if check is not None:
+                check(named)
+            found, _path = self.unpack(named, label, where, unpacking)
+            if keep:
+                self.cache.store_download(named, downloaded.sha256, file_name)
+        return found
 
     def unpack(
         self, archive: Path, label: str, where: str, unpacking: Unpacking
@@ -176,19 +230,42 @@ class ArchiveSource:
         return self.cache.store(fill)
 
 
+def netrc_auth(url: str, context: SourceContext) -> Auth | None:
+    """Basic auth from the ``~/.netrc`` entry for the URL's host, if there is one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    entry = netrc_file.lookup(parts.hostname)
+    if entry is None:
+        return None
+    return basic_auth(url, entry.login, entry.password, entry.path or "~/.netrc", context)
+
+
+def basic_auth(
+    url: str, username: str, password: str, description: str, context: SourceContext
+) -> Auth:
+    """Basic auth for the URL's origin; the secret is masked in anything steps prints."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    context.console.masker.add(password)
+    context.console.masker.add(token)
+    return Auth(origin_of(url), {"Authorization": f"Basic {token}"}, description)
+
+
 def _verify(
     label: str,
     url: str,
     downloaded: Downloaded,
     expected_sha256: str | None,
     expected_sha512: str | None,
+    expected_by: str,
 ) -> None:
     if expected_sha256 and downloaded.sha256 != expected_sha256:
         raise LockMismatchError(
             f"{label}: the archive downloaded from {url} has sha256 {downloaded.sha256}, "
-            f"but {expected_sha256} was expected",
-            hint="if the file was replaced upstream on purpose, update the sha256 "
-            "(or run `steps lock --upgrade-template NAME`); otherwise do not trust it",
+            f"but {expected_by} {expected_sha256}",
+            hint="if it was replaced upstream on purpose, relock it (`steps lock "
+            "--upgrade-template` with the template's name, or a new 'sha256' in steps.toml "
+            "for an archive URL); otherwise do not trust it",
         )
     if expected_sha512 and downloaded.sha512 != expected_sha512:
         raise NetworkError(

@@ -111,7 +111,7 @@ def test_cache_prune_keeps_what_registered_lockfiles_use(
         mirror_key(catalog.repo.file_url)
     ]
     assert not leftover.exists()
-    assert "Removed 3 template entries, 1 git mirror and 1 leftover staging directory" in (
+    assert "Removed 3 template entries, 0 downloaded archives, 1 git mirror and 1 leftover staging directory" in (
         pruned.err
     )
     assert (cache_root() / "projects.txt").read_text() == f"{steps.lock_path.resolve()}\n"

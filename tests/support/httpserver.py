@@ -21,12 +21,14 @@ import hashlib
 import mimetypes
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 
@@ -81,9 +83,12 @@ class HttpServer:
         self._faults: list[tuple[str, Fault]] = []
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stopping a server waits for it, and tests start and stop many.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -122,7 +127,9 @@ class HttpServer:
             self.requests.clear()
 
     def requests_to(self, path_glob: str) -> list[Recorded]:
-        return [r for r in list(self.requests) if fnmatch.fnmatchcase(_path_only(r.path), path_glob)]
+        return [
+            r for r in list(self.requests) if fnmatch.fnmatchcase(_path_only(r.path), path_glob)
+        ]
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -183,6 +190,13 @@ def file_response(body: bytes, headers: dict[str, str], content_type: str | None
     return Response(200, common, body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timed out, reset) is what the fault tests are about.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _path_only(path: str) -> str:
     return urlsplit(path).path
 
@@ -211,7 +225,9 @@ def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(fault.seconds)
             if fault is not None and fault.kind == "status":
                 body = f"injected {fault.status}\n".encode()
-                reply = Response(fault.status, {"Content-Type": "text/plain", **fault.headers}, body)
+                reply = Response(
+                    fault.status, {"Content-Type": "text/plain", **fault.headers}, body
+                )
             else:
                 reply = server.respond(method, self.path, headers)
             body = reply.body
