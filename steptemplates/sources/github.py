@@ -37,7 +37,7 @@ API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": 
 ASSET_HEADERS = {**API_HEADERS, "Accept": "application/octet-stream"}
 TOKEN_VARIABLES = ("STEPS_GITHUB_TOKEN", "GITHUB_TOKEN")
 PAGE_SIZE = 100
-MEMO_DIR = "github"  # under the cache root: what each artifact unpacked to
+MEMO_DIR = "github"  # under the cache root (cache.REMEMBERED_DIRS): what artifacts unpacked to
 
 
 @dataclass(frozen=True)
