@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from steptemplates import fsutil, source_config
 from tests.sources.conftest import REPO
 from tests.support.githubserver import GitHubServer
 from tests.support.httpserver import StaticServer
-from tests.support.nugetfeed import PACKAGE_ID, NuGetFeed, publish
+from tests.support.nugetfeed import PACKAGE_ID, GuardedServer, NuGetFeed, publish
 from tests.support.projects import Steps, assert_cache_consistent, cache_entries, cache_root
 
 STEP = '\n[[steps]]\nname = "Go"\ntemplate = "{name}"\n'
@@ -259,3 +260,37 @@ def test_cache_prune_keeps_the_locked_downloads(project: Steps, static: StaticSe
     # What was kept is enough to work offline.
     assert "iis 1.0.0" in run_step(project, "iis")
     project.ok("run", "--offline")
+
+
+def test_credentials_from_a_source_in_the_user_config(
+    project: Steps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed declared only in the user's config.toml: steps.toml and steps.lock name its URL
+    and nothing secret, and a frozen sync finds the credentials again by that URL."""
+    password = "feed-pa55word"
+    with GuardedServer(tmp_path / "guarded", basic=("deployer", password)) as guarded:
+        feed = NuGetFeed.on(guarded)
+        publish(feed, "1.0.0")
+        config = source_config.user_config_path()
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(
+            f'[sources.private]\nnuget = "{feed.index_url}"\nusername = "deployer"\n'
+            'password-env = "PRIVATE_FEED_PASSWORD"\n',
+            encoding="utf-8",
+        )
+        monkeypatch.setenv("PRIVATE_FEED_PASSWORD", password)
+
+        project.ok("add", f"nuget:private#{PACKAGE_ID}", "--name", "iis")
+        fsutil.remove_tree(cache_root())
+        synced = project.ok("sync", "--frozen")
+
+        monkeypatch.delenv("PRIVATE_FEED_PASSWORD")
+        fsutil.remove_tree(cache_root())
+        refused = project.fails("sync", "--frozen")
+
+    assert manifest_of(project)["iis"] == {"source": "private", "id": PACKAGE_ID, "version": "^1.0.0"}
+    assert "Synced 1 template" in synced.err
+    assert "PRIVATE_FEED_PASSWORD" in refused.error
+    for path in (project.manifest, project.lock_path):
+        assert password not in path.read_text(encoding="utf-8")
+    assert all(password not in out for out in (synced.err, refused.err))
