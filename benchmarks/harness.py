@@ -208,6 +208,14 @@ def _script(release: str) -> str:
     )
 
 
+TEMPLATE_SCRIPT = "run.sh"
+
+
+def template_files(name: str, release: str) -> dict[str, str]:
+    """The files of a small native template: its steptemplate.toml and its bash script."""
+    return {"steptemplate.toml": _template_toml(name, release), TEMPLATE_SCRIPT: _script(release)}
+
+
 # Each range is satisfied by a different kind of tag: annotated, lightweight, and a stable
 # release with a newer prerelease beside it.
 _RANGES = (("^1.0", "v1.2.0"), ("~1.1", "v1.1.0"), (">=2.0, <3", "v2.0.0"))

@@ -12,6 +12,7 @@ import time
 
 import cold_lock
 import extract
+import feeds
 import harness
 import render
 import run_overhead
@@ -24,6 +25,7 @@ def main() -> None:
     figures = [
         *cold_lock.run(),
         *warm_noop.run(),
+        *feeds.run(),
         *run_overhead.run(),
         *render.run(),
         *structured.run(),

@@ -7,7 +7,7 @@ Layout under the cache root (``STEPS_CACHE_DIR``, else the platform's user cache
     templates/sha256-<hex>/                one template tree, named by its integrity
     downloads/sha256-<hex>/<file>          one downloaded archive, named by its bytes' hash
     http/<hash of url>.json                a JSON document with its ETag, for conditional requests
-    github/<hash>.json                     which entry a GitHub artifact unpacked to
+    artifacts/<hash>.json                  which entry a feed's artifact unpacked to
     tmp/                                   staging; an entry appears only by an atomic rename
     projects.txt                           lockfiles that used the cache (for `steps cache prune`)
 
@@ -37,7 +37,7 @@ from steptemplates import fsutil, integrity
 STALE_STAGING_SECONDS = 3600
 # Records that only save requests (ETag'd answers, what an artifact unpacked to): pruning
 # drops them all, which costs at most a few full requests later.
-REMEMBERED_DIRS = ("http", "github")
+REMEMBERED_DIRS = ("http", "artifacts")
 
 
 def default_root() -> Path:

@@ -8,10 +8,10 @@ verified template directory (``materialize``). Resolution may use the network; w
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from steptemplates.cache import Cache
 from steptemplates.console import Console
@@ -27,6 +27,8 @@ from steptemplates.manifest import (
 )
 from steptemplates.source_config import NamedSource
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from steptemplates.git import GitCredentials
     from steptemplates.http_client import HttpClient
@@ -41,11 +43,14 @@ class GitAuth:
 
 
 class _LazyClient:
-    """The run's one HTTP client, made on first use (httpx is not imported before that)."""
+    """The run's one HTTP client, made on first use (httpx is not imported before that),
+    and what its sources learnt once for the whole run (a feed's service index)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.client: HttpClient | None = None
+        self.learnt: dict[tuple[str, ...], object] = {}
+        self.learning: dict[tuple[str, ...], threading.Lock] = {}
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,22 @@ class SourceContext:
                     self.console, offline=self.offline, metadata_dir=self.cache.http_dir
                 )
             return self._http.client
+
+    def once(self, key: tuple[str, ...], compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for in this run, by one thread;
+        the same answer after that (templates from one feed share its service index)."""
+        with self._http.lock:
+            if key in self._http.learnt:
+                return self._http.learnt[key]  # type: ignore[return-value]
+            learning = self._http.learning.setdefault(key, threading.Lock())
+        with learning:
+            with self._http.lock:
+                if key in self._http.learnt:
+                    return self._http.learnt[key]  # type: ignore[return-value]
+            value = compute()
+            with self._http.lock:
+                self._http.learnt[key] = value
+            return value
 
     def close(self) -> None:
         with self._http.lock:

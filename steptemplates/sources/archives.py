@@ -11,19 +11,33 @@ that does not match the lock's integrity is an error, never an entry.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from steptemplates import fsutil, netrc_file
+from steptemplates import fsutil, integrity, netrc_file
 from steptemplates.cache import EntryStatus
 from steptemplates.errors import LockMismatchError, NetworkError, OfflineError, StepsError
 from steptemplates.http_client import Auth, Downloaded, origin_of
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.sources import SourceContext
 from steptemplates.templates import load_template
+
+MEMO_DIR = "artifacts"  # under the cache root (cache.REMEMBERED_DIRS)
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """What an artifact became: the sha256 of its bytes (None for a GitHub source archive)
+    and the integrity of the entry it unpacked to."""
+
+    sha256: str | None
+    integrity: str
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,11 @@ class Unpacking:
 
 class ArchiveSource:
     """Base for sources whose artifact is one archive file per version."""
+
+    # Whether an artifact URL always names the same bytes (a NuGet version, a GitHub asset
+    # id or commit): then what it unpacked to is remembered, and relocking an unchanged
+    # feed needs only its listings, which come back 304. A plain URL may change, so not.
+    immutable_artifacts = True
 
     def __init__(self, context: SourceContext, entry_kind: str = "template") -> None:
         self.context = context
@@ -117,6 +136,8 @@ class ArchiveSource:
                 downloaded, entry.file, label, where, unpacking, keep=entry.sha256 is not None
             )
             path = self.cache.entry_path(found)
+        if found == entry.integrity:
+            self.remember(entry.artifact, entry.subdir, Unpacked(entry.sha256, found))
         if found != entry.integrity:
             raise LockMismatchError(
                 f"{label}: the files of {entry.describe()} hash to {found}, "
@@ -125,6 +146,37 @@ class ArchiveSource:
                 f"`steps lock --upgrade-template {entry.name}`",
             )
         return path
+
+    # --- what an artifact unpacked to ---
+
+    def _memo_path(self, artifact: str, subdir: str) -> Path:
+        key = "\n".join((artifact, subdir, self.entry_kind))
+        return self.cache.root / MEMO_DIR / (hashlib.sha256(key.encode()).hexdigest() + ".json")
+
+    def recall(self, artifact: str, subdir: str) -> Unpacked | None:
+        """What ``artifact`` unpacked to before, if that entry is still in the cache intact."""
+        if not self.immutable_artifacts:
+            return None
+        try:
+            data = json.loads(self._memo_path(artifact, subdir).read_text(encoding="utf-8"))
+            unpacked = Unpacked(data["sha256"], data["integrity"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        sha256_ok = unpacked.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", str(unpacked.sha256))
+        # Checked before use as a path: a damaged record must not name anything else.
+        if not (sha256_ok and integrity.is_valid(str(unpacked.integrity))):
+            return None
+        if self.cache.check(unpacked.integrity) is not EntryStatus.OK:
+            return None
+        return unpacked
+
+    def remember(self, artifact: str, subdir: str, unpacked: Unpacked) -> None:
+        if not self.immutable_artifacts:
+            return
+        path = self._memo_path(artifact, subdir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"sha256": unpacked.sha256, "integrity": unpacked.integrity}
+        fsutil.write_text_atomic(path, json.dumps(record))
 
     # --- building blocks for lock() ---
 

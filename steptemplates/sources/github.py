@@ -13,23 +13,19 @@ Asset globs match case-insensitively, the way target-file globs do (``steptempla
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from steptemplates import fsutil, globs, integrity, netrc_file, source_config
-from steptemplates.cache import EntryStatus
+from steptemplates import globs, netrc_file, source_config
 from steptemplates.errors import StepsError
 from steptemplates.http_client import Auth, Downloaded, HttpStatusError, JsonResponse, origin_of
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import GitHubRequirement, TemplateRef, github_api_url
-from steptemplates.sources.archives import ArchiveSource, Unpacking
+from steptemplates.sources.archives import ArchiveSource, Unpacked, Unpacking
 from steptemplates.versions import Version, VersionRange, parse_range, version_from_tag
 
 API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -37,7 +33,6 @@ API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": 
 ASSET_HEADERS = {**API_HEADERS, "Accept": "application/octet-stream"}
 TOKEN_VARIABLES = ("STEPS_GITHUB_TOKEN", "GITHUB_TOKEN")
 PAGE_SIZE = 100
-MEMO_DIR = "github"  # under the cache root (cache.REMEMBERED_DIRS): what artifacts unpacked to
 
 
 @dataclass(frozen=True)
@@ -60,14 +55,6 @@ class _Offer:
 class _Chosen:
     offer: _Offer
     version: Version | None  # None for a pinned tag that is not a version
-
-
-@dataclass(frozen=True)
-class _Unpacked:
-    """What an artifact became: the sha256 of its bytes (assets only) and the entry's."""
-
-    sha256: str | None
-    integrity: str
 
 
 @dataclass(frozen=True)
@@ -102,7 +89,7 @@ class GitHubSource(ArchiveSource):
         else:
             commit = chosen.offer.commit or api.commit_of(chosen.offer.tag)
             artifact, file = f"{api.repo.url}/tarball/{commit}", _archive_name(api.repo, chosen)
-        unpacked = self._recall(artifact, requirement.subdir) or self._fetch(
+        unpacked = self.recall(artifact, requirement.subdir) or self._fetch(
             api, requirement, chosen.offer.tag, artifact, file
         )
         return LockedTemplate(
@@ -124,7 +111,7 @@ class GitHubSource(ArchiveSource):
 
     def _fetch(
         self, api: _Api, requirement: GitHubRequirement, tag: str, artifact: str, file: str
-    ) -> _Unpacked:
+    ) -> Unpacked:
         """Download and unpack an artifact into the cache (an asset's bytes are kept too)."""
         is_asset = requirement.asset is not None
         downloaded = api.download(
@@ -144,38 +131,9 @@ class GitHubSource(ArchiveSource):
         found = self.unpack_download(
             downloaded, file, api.label, where, unpacking, keep=is_asset
         )
-        unpacked = _Unpacked(downloaded.sha256 if is_asset else None, found)
-        self._remember(artifact, requirement.subdir, unpacked)
+        unpacked = Unpacked(downloaded.sha256 if is_asset else None, found)
+        self.remember(artifact, requirement.subdir, unpacked)
         return unpacked
-
-    # --- what an artifact unpacked to ---
-    # An asset's URL names fixed bytes (a replaced asset gets a new id) and a tarball's names
-    # a commit, so what one unpacked to stays true: relocking (`lock --upgrade`) an unchanged
-    # release then needs only the listings, which GitHub answers 304.
-
-    def _memo_path(self, artifact: str, subdir: str) -> Path:
-        key = "\n".join((artifact, subdir, self.entry_kind))
-        return self.cache.root / MEMO_DIR / (hashlib.sha256(key.encode()).hexdigest() + ".json")
-
-    def _recall(self, artifact: str, subdir: str) -> _Unpacked | None:
-        try:
-            data = json.loads(self._memo_path(artifact, subdir).read_text(encoding="utf-8"))
-            unpacked = _Unpacked(data["sha256"], data["integrity"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        sha256_ok = unpacked.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", str(unpacked.sha256))
-        # Checked before use as a path: a damaged memo must not name anything else.
-        if not (sha256_ok and integrity.is_valid(str(unpacked.integrity))):
-            return None
-        if self.cache.check(unpacked.integrity) is not EntryStatus.OK:
-            return None
-        return unpacked
-
-    def _remember(self, artifact: str, subdir: str, unpacked: _Unpacked) -> None:
-        path = self._memo_path(artifact, subdir)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        record = {"sha256": unpacked.sha256, "integrity": unpacked.integrity}
-        fsutil.write_text_atomic(path, json.dumps(record))
 
     # --- what the base class asks ---
 

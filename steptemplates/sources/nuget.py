@@ -26,7 +26,13 @@ from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import NuGetRequirement, TemplateRef
 from steptemplates.packages.identity import identify
 from steptemplates.source_config import NamedSource, for_url
-from steptemplates.sources.archives import ArchiveSource, Unpacking, basic_auth, netrc_auth
+from steptemplates.sources.archives import (
+    ArchiveSource,
+    Unpacked,
+    Unpacking,
+    basic_auth,
+    netrc_auth,
+)
 from steptemplates.versions import Version, parse_range, parse_version
 
 PACKAGE_BASE_ADDRESS = "PackageBaseAddress/3.0.0"
@@ -69,22 +75,32 @@ class NuGetSource(ArchiveSource):
         feed = requirement.feed
         auth = self._auth(label, feed)
         with self._refusals(label, feed):
-            base = self._package_base(label, feed, auth)
+            # Once per feed and run: every template from this feed shares its service index.
+            base = self.context.once(
+                ("nuget-base", feed), lambda: self._package_base(label, feed, auth)
+            )
             chosen = select_version(
                 label, requirement, self._versions(label, requirement, base, auth)
             )
             release = _Release(requirement.package_id, chosen, base)
-            sha512 = self._offered_sha512(label, release.artifact + ".sha512", auth)
-            downloaded = self._download(label, feed, release, auth, sha512)
-        found = self.unpack_download(
-            downloaded,
-            release.file_name,
-            label,
-            f"{requirement.package_id} {release.version}"
-            + (f"//{requirement.subdir}" if requirement.subdir else ""),
-            self._unpacking(requirement.subdir),
-            check=self._identity_check(label, release),
-        )
+            # A version's package does not change, so what it unpacked to is reused: relocking
+            # an unchanged feed costs only its listings (answered 304).
+            unpacked = self.recall(release.artifact, requirement.subdir)
+            if unpacked is None:
+                sha512 = self._offered_sha512(label, release.artifact + ".sha512", auth)
+                downloaded = self._download(label, feed, release, auth, sha512)
+        if unpacked is None:
+            found = self.unpack_download(
+                downloaded,
+                release.file_name,
+                label,
+                f"{requirement.package_id} {release.version}"
+                + (f"//{requirement.subdir}" if requirement.subdir else ""),
+                self._unpacking(requirement.subdir),
+                check=self._identity_check(label, release),
+            )
+            unpacked = Unpacked(downloaded.sha256, found)
+            self.remember(release.artifact, requirement.subdir, unpacked)
         return LockedTemplate(
             name=ref.name,
             source="nuget",
@@ -95,8 +111,8 @@ class NuGetSource(ArchiveSource):
             version=release.version,
             artifact=release.artifact,
             file=release.file_name,
-            sha256=downloaded.sha256,
-            integrity=found,
+            sha256=unpacked.sha256,
+            integrity=unpacked.integrity,
         )
 
     def _package_base(self, label: str, feed: str, auth: Auth | None) -> str:

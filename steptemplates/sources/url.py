@@ -20,6 +20,8 @@ from steptemplates.sources.archives import ArchiveSource, Unpacking, netrc_auth
 
 
 class UrlSource(ArchiveSource):
+    immutable_artifacts = False  # the same URL may serve new bytes tomorrow
+
     def lock(self, ref: TemplateRef) -> LockedTemplate:
         requirement = ref.source
         assert isinstance(requirement, HttpRequirement)

@@ -294,3 +294,31 @@ def test_credentials_from_a_source_in_the_user_config(
     for path in (project.manifest, project.lock_path):
         assert password not in path.read_text(encoding="utf-8")
     assert all(password not in out for out in (synced.err, refused.err))
+
+
+def test_relocking_an_unchanged_feed_only_revalidates(project: Steps, static: StaticServer) -> None:
+    """`lock --upgrade` on an unchanged NuGet feed: the service index once, the versions
+    list, both with If-None-Match; no package is downloaded again. A cache filled by `sync`
+    alone (a fresh clone, CI) knows as much."""
+    feed = NuGetFeed.on(static)
+    publish(feed, "1.0.0", "1.1.0")
+    second_id = "Acme.Templates.Web"
+    feed.add(second_id, "1.0.0")
+    project.ok("add", f"nuget:{feed.index_url}#{PACKAGE_ID}", "--name", "iis")
+    project.ok("add", f"nuget:{feed.index_url}#{second_id}", "--name", "web")
+    lock_before = project.lock_path.read_bytes()
+
+    def relock_requests() -> list[str]:
+        static.clear()
+        project.ok("lock", "--upgrade")
+        assert project.lock_path.read_bytes() == lock_before
+        assert all("if-none-match" in r.headers for r in static.requests)
+        return sorted(r.path.rsplit("/", 2)[-2] + "/" + r.path.rsplit("/", 1)[-1] for r in static.requests)
+
+    expected = ["acme.templates.iis/index.json", "acme.templates.web/index.json", "v3/index.json"]
+    assert relock_requests() == expected
+
+    fsutil.remove_tree(cache_root() / "templates")
+    fsutil.remove_tree(cache_root() / "artifacts")
+    project.ok("sync")
+    assert relock_requests() == expected
