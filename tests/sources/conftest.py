@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.githubserver import GitHubServer
 from tests.support.gitserver import make_repo
+from tests.support.httpserver import StaticServer
 from tests.support.projects import OTHER, RELEASES, Catalog, build_catalog
 
 OWNER, NAME = "acme", "deploy"
@@ -73,3 +74,20 @@ def github(
         )
     monkeypatch.setenv("STEPS_GITHUB_API_URL", server.api_url)
     return server
+
+
+# --- static files: NuGet feeds and archives ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
+    """One static file server for the session; each feed lives under a path of its own."""
+    with StaticServer(tmp_path_factory.mktemp("static")) as served:
+        yield served
+
+
+@pytest.fixture
+def server(shared_server: StaticServer) -> StaticServer:
+    """The static server with no faults pending and an empty request log."""
+    shared_server.clear()
+    return shared_server

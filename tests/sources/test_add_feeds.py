@@ -6,7 +6,6 @@ import hashlib
 import io
 import tarfile
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,9 @@ from tests.support.projects import Steps, assert_cache_consistent, cache_entries
 STEP = '\n[[steps]]\nname = "Go"\ntemplate = "{name}"\n'
 
 
-@pytest.fixture(scope="module")
-def shared_static(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
-    with StaticServer(tmp_path_factory.mktemp("www")) as served:
-        yield served
-
-
 @pytest.fixture
-def static(shared_static: StaticServer) -> StaticServer:
-    shared_static.clear()
-    return shared_static
+def static(server: StaticServer) -> StaticServer:
+    return server
 
 
 @pytest.fixture

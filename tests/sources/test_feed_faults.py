@@ -3,8 +3,6 @@ makes: once (the retry succeeds) and for good (a clear error, and nothing in the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.sources.conftest import REPO
@@ -30,16 +28,9 @@ def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STEPS_NETWORK_TIMEOUT", TIMEOUT)
 
 
-@pytest.fixture(scope="module")
-def shared_static(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
-    with StaticServer(tmp_path_factory.mktemp("feeds")) as served:
-        yield served
-
-
 @pytest.fixture
-def feed(shared_static: StaticServer) -> NuGetFeed:
-    shared_static.clear()
-    made = NuGetFeed.on(shared_static)
+def feed(server: StaticServer) -> NuGetFeed:
+    made = NuGetFeed.on(server)
     publish(made, "1.0.0", "1.1.0")
     return made
 
@@ -127,30 +118,30 @@ def _nuget_glob(feed: NuGetFeed, point: str) -> str:
 @pytest.mark.parametrize("point", NUGET_POINTS)
 @pytest.mark.parametrize(("kind", "fault"), _faults())
 def test_nuget_recovers_from_one_fault(
-    steps: Steps, shared_static: StaticServer, feed: NuGetFeed, point: str, kind: str, fault: Fault
+    steps: Steps, server: StaticServer, feed: NuGetFeed, point: str, kind: str, fault: Fault
 ) -> None:
     glob = _nuget_glob(feed, point)
-    shared_static.fail(glob, fault)
+    server.fail(glob, fault)
     use_feed(steps, feed, version="^1")
 
     ran = steps.ok("run")
 
     assert "iis 1.1.0" in ran.out
-    assert len(shared_static.requests_to(glob)) == 2, kind
+    assert len(server.requests_to(glob)) == 2, kind
 
 
 @pytest.mark.parametrize("point", NUGET_POINTS)
 @pytest.mark.parametrize("kind", ["reset", "stall"])
 def test_nuget_gives_up_clearly(
-    steps: Steps, shared_static: StaticServer, feed: NuGetFeed, point: str, kind: str
+    steps: Steps, server: StaticServer, feed: NuGetFeed, point: str, kind: str
 ) -> None:
     glob = _nuget_glob(feed, point)
-    shared_static.fail(glob, _lasting(kind))
+    server.fail(glob, _lasting(kind))
     use_feed(steps, feed, version="^1")
 
     failed = steps.fails("lock")
 
     assert failed.error.startswith("template 'iis': "), failed.error
     assert _expected(kind) in failed.error
-    assert len(shared_static.requests_to(glob)) == 4
+    assert len(server.requests_to(glob)) == 4
     _nothing_cached()

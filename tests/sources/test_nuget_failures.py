@@ -7,7 +7,6 @@ import hashlib
 import io
 import shutil
 import zipfile
-from collections.abc import Iterator
 
 import pytest
 
@@ -26,19 +25,6 @@ from tests.support.projects import Steps, cache_entries, cache_root
 
 LOWER_ID = PACKAGE_ID.lower()
 VERSIONS_INDEX = f"v3-flatcontainer/{LOWER_ID}/index.json"
-
-
-@pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
-    served = StaticServer(tmp_path_factory.mktemp("feeds"))
-    with served:
-        yield served
-
-
-@pytest.fixture
-def server(shared_server: StaticServer) -> StaticServer:
-    shared_server.clear()
-    return shared_server
 
 
 @pytest.fixture

@@ -31,23 +31,10 @@ LOWER_ID = PACKAGE_ID.lower()
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
-    served = StaticServer(tmp_path_factory.mktemp("feeds"))
-    with served:
-        yield served
-
-
-@pytest.fixture(scope="module")
 def shared_guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardedServer]:
     served = GuardedServer(tmp_path_factory.mktemp("guarded"))
     with served:
         yield served
-
-
-@pytest.fixture
-def server(shared_server: StaticServer) -> StaticServer:
-    shared_server.clear()
-    return shared_server
 
 
 @pytest.fixture
