@@ -3,6 +3,7 @@ clear line naming the template and the feed, and nothing unverified enters the c
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import shutil
@@ -272,3 +273,10 @@ def test_a_package_replaced_upstream_is_refused_on_sync(
     assert [r.path for r in server.requests] == [
         feed.url_path(feed.package_path(PACKAGE_ID, "1.1.0"))
     ]
+    # Relocking as the message says takes the new package, once trusted (and once the feed
+    # publishes its new hash too: a feed whose .sha512 disagrees is refused).
+    path = feed.package_path(PACKAGE_ID, "1.1.0")
+    feed.write(path + ".sha512", base64.b64encode(hashlib.sha512(replaced).digest()))
+    steps.ok("lock", "--upgrade-template", "iis")
+    assert steps.lock()["iis"]["sha256"] == new_sha256
+    assert "something else" in steps.ok("run").out
