@@ -440,7 +440,7 @@ def _github_requirement(
     if source_name is not None:
         api_url = _named(name, entry, kind, sources, "github").url
     elif api_written is not None:
-        if not re.match(r"https?://", api_written) or _has_user_info(api_written):
+        if not re.match(r"https?://", api_written) or source_config.has_user_info(api_written):
             raise entry.error(
                 "api-url",
                 f"{kind} '{name}': api-url must be an http(s) URL without credentials",
@@ -498,7 +498,7 @@ def _nuget_requirement(
                 hint="give the feed's service index URL (…/index.json), or name a source "
                 "with source = \"NAME\"",
             )
-        if _has_user_info(feed):
+        if source_config.has_user_info(feed):
             message = f"{kind} '{name}': {CREDENTIALS_IN_URL}"
             raise entry.error("nuget", message, hint=CREDENTIALS_HINT)
     else:
@@ -522,7 +522,7 @@ def _http_requirement(name: str, entry: tomlfile.Table, kind: str) -> HttpRequir
     url = entry.required_string("url")
     if not re.match(r"(https?|file)://", url):
         raise entry.error("url", f"{kind} '{name}': '{url}' is not an http(s) or file URL")
-    if _has_user_info(url):
+    if source_config.has_user_info(url):
         raise entry.error("url", f"{kind} '{name}': {CREDENTIALS_IN_URL}", hint=CREDENTIALS_HINT)
     sha256 = entry.string("sha256")
     if sha256 is not None:
@@ -539,10 +539,6 @@ def _http_requirement(name: str, entry: tomlfile.Table, kind: str) -> HttpRequir
 
 
 NUGET_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
-
-
-def _has_user_info(url: str) -> bool:
-    return "@" in urlsplit(url).netloc
 
 
 CREDENTIALS_IN_URL = "the URL has credentials written into it"

@@ -285,7 +285,14 @@ def _requirement_for(
 
 _FEED = re.compile(r"^(github|nuget):")
 FEED_REQUIREMENTS = (GitHubRequirement, NuGetRequirement, HttpRequirement)
-_FEED_OPTIONS = ("asset", "from_tags", "api_url", "source_name", "sha256")
+# AddRequest field -> the option that sets it.
+_FEED_OPTIONS = {
+    "asset": "--asset",
+    "from_tags": "--tags",
+    "api_url": "--api-url",
+    "source_name": "--source",
+    "sha256": "--sha256",
+}
 
 
 def _is_archive_url(source: str) -> bool:
@@ -297,13 +304,10 @@ def _is_archive_url(source: str) -> bool:
 
 
 def _refuse_feed_options(request: AddRequest) -> None:
-    given = [o for o in _FEED_OPTIONS if getattr(request, o)]
+    given = [option for field, option in _FEED_OPTIONS.items() if getattr(request, field)]
     if given:
-        option = "--" + given[0].replace("_", "-").replace("from-tags", "tags").replace(
-            "source-name", "source"
-        )
         raise StepsError(
-            f"{option} applies to github:, nuget: and archive URL sources, not to "
+            f"{given[0]} applies to github:, nuget: and archive URL sources, not to "
             f"{request.source}",
         )
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -79,7 +80,7 @@ def _source(name: str, entry: tomlfile.Table, origin: str) -> NamedSource:
     url = entry.required_string(kind)
     if "://" not in url:
         raise entry.error(kind, f"source '{name}': '{url}' is not a URL")
-    if _has_credentials(url):
+    if has_user_info(url):
         raise entry.error(
             kind,
             f"source '{name}': the URL has credentials written into it",
@@ -109,9 +110,9 @@ def _source(name: str, entry: tomlfile.Table, origin: str) -> NamedSource:
     )
 
 
-def _has_credentials(url: str) -> bool:
-    netloc = url.split("://", 1)[1].split("/", 1)[0]
-    return "@" in netloc
+def has_user_info(url: str) -> bool:
+    """Whether a URL has a user name or password written into it."""
+    return "@" in urlsplit(url).netloc
 
 
 def user_sources() -> dict[str, NamedSource]:
