@@ -31,3 +31,7 @@ class OfflineError(StepsError):
 
 class LockMismatchError(StepsError):
     """The lockfile disagrees with the manifest, the cache or the remote."""
+
+
+class NoMatchingVersionError(StepsError):
+    """No version a source offers satisfies a range (module resolution reports who asked)."""

@@ -19,8 +19,11 @@ FORMAT_VERSION = 1
 
 HEADER = "# This file is written by `steps lock`. Do not edit it by hand.\n"
 _SHA = re.compile(r"[0-9a-f]{40}")
-_FIELDS = ("name", "source", "url", "id", "path", "subdir", "asset", "requested")
-_PIN_FIELDS = ("version", "tag", "commit", "artifact", "file", "sha256", "integrity")
+_FIELDS = ("name", "source", "url", "id", "path", "subdir", "asset", "template", "requested")
+_PIN_FIELDS = (
+    "version", "tag", "commit", "artifact", "file", "sha256", "integrity", "template-version",
+)  # fmt: skip
+KINDS = ("template", "package", "module")
 SOURCES = ("git", "path", "github", "nuget", "http")
 _ARCHIVE_SOURCES = ("github", "nuget", "http")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -44,6 +47,13 @@ class LockedTemplate:
     file: str | None = None  # the archive's file name (its format comes from it)
     sha256: str | None = None  # hex SHA-256 of the archive's bytes
     integrity: str | None = None
+    # The template (or module) file inside the source, after subdir (manifest 'template').
+    template: str | None = None
+    # The template's own integer version (Octopus's Version), when it has one.
+    template_version: str | None = None
+    # The script modules this template or module needs, "Name range" each (range "*" for
+    # any), so that a kept entry's needs are known without reading the template again.
+    needs: tuple[str, ...] = ()
 
     @property
     def pin(self) -> str:
@@ -66,24 +76,35 @@ class LockedTemplate:
         return f"{location}@{at}"
 
 
+def _attribute(key: str) -> str:
+    return key.replace("-", "_")
+
+
 @dataclass(frozen=True)
 class Lockfile:
     templates: Mapping[str, LockedTemplate]
     packages: Mapping[str, LockedTemplate] = field(default_factory=dict)
+    modules: Mapping[str, LockedTemplate] = field(default_factory=dict)
 
     def entries(self, kind: str) -> Mapping[str, LockedTemplate]:
-        return self.packages if kind == "package" else self.templates
+        if kind == "package":
+            return self.packages
+        return self.modules if kind == "module" else self.templates
 
     def render(self) -> str:
         lines = [HEADER, f"version = {FORMAT_VERSION}\n"]
-        for table, entries in (("template", self.templates), ("package", self.packages)):
+        for table in KINDS:
+            entries = self.entries(table)
             for name in sorted(entries):
                 lines.append(f"\n[[{table}]]\n")
                 entry = entries[name]
                 for key in (*_FIELDS, *_PIN_FIELDS):
-                    value = getattr(entry, key)
+                    value = getattr(entry, _attribute(key))
                     if value:
                         lines.append(f"{key} = {tomlfile.quote(value)}\n")
+                if entry.needs:
+                    listed = ", ".join(tomlfile.quote(n) for n in entry.needs)
+                    lines.append(f"needs = [{listed}]\n")
         return "".join(lines)
 
 
@@ -102,7 +123,7 @@ def load(path: Path) -> Lockfile | None:
                 hint="upgrade steps",
             )
         raise root.error("version", f"unknown lockfile format {version!r}", hint=_REGENERATE)
-    found: dict[str, dict[str, LockedTemplate]] = {"template": {}, "package": {}}
+    found: dict[str, dict[str, LockedTemplate]] = {kind: {} for kind in KINDS}
     for kind, entries in found.items():
         for table in root.tables(kind):
             entry = _entry(table, kind)
@@ -110,24 +131,26 @@ def load(path: Path) -> Lockfile | None:
                 message = f"{kind} '{entry.name}' is locked twice"
                 raise table.error("name", message, hint=_REGENERATE)
             entries[entry.name] = entry
-    _reject_unknown(root, ("version", "template", "package"), "")
-    return Lockfile(found["template"], found["package"])
+    _reject_unknown(root, ("version", *KINDS), "")
+    return Lockfile(found["template"], found["package"], found["module"])
 
 
 def _entry(table: tomlfile.Table, kind: str) -> LockedTemplate:
-    values = {key: table.string(key) for key in (*_FIELDS, *_PIN_FIELDS)}
+    values = {_attribute(key): table.string(key) for key in (*_FIELDS, *_PIN_FIELDS)}
     name, source = values["name"], values["source"]
     if not name:
         raise table.error(None, "entry without a name", hint=_REGENERATE)
-    _reject_unknown(table, (*_FIELDS, *_PIN_FIELDS), f"{kind} '{name}': ")
+    _reject_unknown(table, (*_FIELDS, *_PIN_FIELDS, "needs"), f"{kind} '{name}': ")
     if source not in SOURCES:
         raise table.error("source", f"{kind} '{name}': unknown source {source!r}", hint=_REGENERATE)
-    pins = {key: values[key] for key in ("url", "id", "path", "asset", *_PIN_FIELDS)}
+    keys = ("url", "id", "path", "asset", "template", *_PIN_FIELDS)
+    pins = {_attribute(key): values[_attribute(key)] for key in keys}
     entry = LockedTemplate(
         name=name,
         source=source,
         requested=values["requested"] or "",
         subdir=values["subdir"] or "",
+        needs=table.strings("needs"),
         **pins,
     )
     problem = _inconsistency(entry)
@@ -196,7 +219,7 @@ def stale_reason(entry: LockedTemplate | None, fields: Mapping[str, str]) -> str
     if entry is None:
         return "not locked yet"
     for key, wanted in fields.items():
-        have = getattr(entry, key) or ""
+        have = getattr(entry, _attribute(key)) or ""
         if have != wanted:
             return f"{key} changed from {have!r} to {wanted!r}"
     return None

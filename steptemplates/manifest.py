@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from steptemplates import deploy_settings, source_config, tomlfile
 from steptemplates.errors import StepsError
 from steptemplates.source_config import NamedSource
+from steptemplates.templates.model import ModuleNeed, module_name_problem
 from steptemplates.variables import scoping
 from steptemplates.variables.files import located_toml, variables_from_mapping
 from steptemplates.variables.scoping import KnownNames, ScopedVariable
@@ -25,8 +26,10 @@ from steptemplates.versions import parse_range
 FILE_NAME = "steps.toml"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-_TOP_KEYS = ("project", "sources", "templates", "packages", "variables", "steps", "targets")
-_PROJECT_KEYS = ("name", "environments", "tenants")
+_TOP_KEYS = (
+    "project", "sources", "templates", "packages", "modules", "variables", "steps", "targets",
+)  # fmt: skip
+_PROJECT_KEYS = ("name", "environments", "tenants", "server-uri", "space")
 _TARGET_KEYS = ("roles",)
 _GIT_KEYS = (
     "git",
@@ -38,13 +41,15 @@ _GIT_KEYS = (
     "prerelease",
     "token-env",
     "username",
+    "template",
 )
-_PATH_KEYS = ("path",)
+_PATH_KEYS = ("path", "template")
 _GITHUB_KEYS = (
     "github", "source", "api-url", "asset", "subdir", "version", "tag", "prerelease", "versions",
+    "template",
 )  # fmt: skip
-_NUGET_KEYS = ("nuget", "source", "id", "subdir", "version", "prerelease")
-_HTTP_KEYS = ("url", "sha256", "subdir")
+_NUGET_KEYS = ("nuget", "source", "id", "subdir", "version", "prerelease", "template")
+_HTTP_KEYS = ("url", "sha256", "subdir", "template")
 SOURCE_KEYS = ("git", "path", "github", "nuget", "url")
 DEFAULT_GITHUB_API = "https://api.github.com"
 _GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -52,7 +57,10 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _PACKAGE_PATH_KEYS = ("path", "version")
 _STEP_KEYS = (
     "name", "template", "package", "condition", "timeout", "parameters", "deploy", "scripts",
+    "modules",
 )  # fmt: skip
+# A module's own keys, besides its source's.
+_MODULE_KEYS = ("autoload",)
 PIN_KEYS = ("version", "tag", "branch", "rev")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 MAX_TIMEOUT = 7 * 24 * 3600.0  # longer is a typo; also keeps deadlines representable
@@ -167,11 +175,17 @@ Requirement = (
 
 @dataclass(frozen=True)
 class TemplateRef:
-    """A named requirement: a template, or (``kind`` "package") a package to deploy."""
+    """A named requirement: a template, a package to deploy (``kind`` "package") or a script
+    module (``kind`` "module")."""
 
     name: str
     source: Requirement
     kind: str = "template"
+    # The template (or module) file inside the source, after subdir: an Octopus JSON file
+    # such as step-templates/x.json, or a steptemplate.toml elsewhere than at the top.
+    template: str | None = None
+    # A module only: bash scripts source it automatically (docs/modules.md).
+    autoload: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,8 @@ class Step:
     parameters: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
     package: str | None = None
+    # Script modules this step needs besides its template's (versions: ranges).
+    modules: tuple[ModuleNeed, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,9 +217,20 @@ class Manifest:
     targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> roles
     # Named sources from steps.toml and the user configuration (credentials live here).
     sources: Mapping[str, NamedSource] = field(default_factory=dict)
+    # Script modules: where each comes from; every step of the project gets them.
+    modules: Mapping[str, TemplateRef] = field(default_factory=dict)
+    # [project] server-uri and space: Octopus.Web.ServerUri and Octopus.Space.Name.
+    server_uri: str | None = None
+    space: str | None = None
 
     def requirement(self, kind: str, name: str) -> TemplateRef | None:
-        return (self.packages if kind == "package" else self.templates).get(name)
+        return self.refs(kind).get(name)
+
+    def refs(self, kind: str) -> Mapping[str, TemplateRef]:
+        """The requirements of one kind: template, package or module."""
+        if kind == "package":
+            return self.packages
+        return self.modules if kind == "module" else self.templates
 
     @property
     def directory(self) -> Path:
@@ -248,17 +275,21 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
     project_name = path.parent.name
     environments: tuple[str, ...] = ()
     tenants: tuple[str, ...] = ()
+    server_uri = space = None
     if project is not None:
         project_name = project.string("name", default=project_name) or project_name
         environments = _declared_names(project, "environments", "environment")
         tenants = _declared_names(project, "tenants", "tenant")
+        server_uri = project.string("server-uri")
+        space = project.string("space")
         project.reject_unknown(_PROJECT_KEYS)
     sources = _sources(root.table("sources"))
     templates = _templates(root.table("templates"), path.parent, sources)
     packages = _templates(root.table("packages"), path.parent, sources, kind="package")
+    modules = _templates(root.table("modules"), path.parent, sources, kind="module")
     variables = _variables(root.table("variables"))
     steps = tuple(_step(table, path.parent) for table in root.tables("steps"))
-    _check_steps(steps, root.tables("steps"), templates, packages)
+    _check_steps(steps, root.tables("steps"), templates, packages, modules)
     targets = _targets(root.table("targets"))
     root.reject_unknown(_TOP_KEYS)
     loaded = Manifest(
@@ -272,6 +303,9 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
         tenants,
         targets,
         sources.all,
+        modules,
+        server_uri,
+        space,
     )
     scoping.check_scopes(variables, loaded.known_names())
     return loaded
@@ -309,11 +343,45 @@ def _templates(
         return {}
     templates = {}
     for name, entry in table.subtables():
-        if not NAME_PATTERN.fullmatch(name):
+        if kind == "module":
+            problem = module_name_problem(name)
+            if problem:
+                raise entry.error(None, problem)
+        elif not NAME_PATTERN.fullmatch(name):
             raise entry.error(None, f"{kind} name '{name}' may only hold letters, digits, . _ -")
-        templates[name] = TemplateRef(name, _requirement(name, entry, base, kind, sources), kind)
+        template = _template_file(name, entry, kind)
+        autoload = entry.boolean("autoload", default=False) if kind == "module" else False
+        if kind != "module" and entry.raw("autoload") is not None:
+            raise entry.error("autoload", f"{kind} '{name}': 'autoload' is for [modules] only")
+        requirement = _requirement(name, entry, base, kind, sources)
+        templates[name] = TemplateRef(name, requirement, kind, template, autoload)
         _check_same_credentials(templates, name, entry)
     return templates
+
+
+def _keys(source_keys: tuple[str, ...], kind: str) -> tuple[str, ...]:
+    return (*source_keys, *_MODULE_KEYS) if kind == "module" else source_keys
+
+
+def _template_file(name: str, entry: tomlfile.Table, kind: str) -> str | None:
+    """``template = "step-templates/x.json"``: a relative path inside the source."""
+    written = entry.string("template")
+    if written is None:
+        return None
+    if kind == "package":
+        raise entry.error("template", f"package '{name}': 'template' is for templates and modules")
+    return normalise_template_path(written, entry)
+
+
+def normalise_template_path(written: str, entry: tomlfile.Table | None = None) -> str:
+    """A template file's path as the lock records it: relative, '/'-separated, no '..'."""
+    parts = [p for p in written.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or written.startswith("/"):
+        message = f"template file '{written}' must be a relative path inside the source"
+        if entry is not None:
+            raise entry.error("template", message)
+        raise StepsError(message)
+    return "/".join(parts)
 
 
 def _check_same_credentials(
@@ -360,7 +428,7 @@ def _requirement(
     if git is not None and url_holds_credentials(git):
         raise entry.error("git", f"{kind} '{name}': {CREDENTIALS_IN_URL}", hint=CREDENTIALS_HINT)
     if path is not None:
-        entry.reject_unknown(_PACKAGE_PATH_KEYS if kind == "package" else _PATH_KEYS)
+        entry.reject_unknown(_keys(_PACKAGE_PATH_KEYS if kind == "package" else _PATH_KEYS, kind))
         version = entry.string("version") if kind == "package" else None
         return PathRequirement(path=path, resolved=(base / path).resolve(), version=version)
     assert git is not None
@@ -387,7 +455,7 @@ def _requirement(
             parse_range(requirement.version)
         except ValueError as exc:
             raise entry.error("version", f"template '{name}': {exc}") from None
-    entry.reject_unknown(_GIT_KEYS)
+    entry.reject_unknown(_keys(_GIT_KEYS, kind))
     return requirement
 
 
@@ -475,7 +543,7 @@ def _github_requirement(
         source_name=source_name,
         api_url_written=api_written,
     )
-    entry.reject_unknown(_GITHUB_KEYS)
+    entry.reject_unknown(_keys(_GITHUB_KEYS, kind))
     return requirement
 
 
@@ -514,7 +582,7 @@ def _nuget_requirement(
         prereleases=entry.boolean("prerelease", default=False),
         source_name=source_name,
     )
-    entry.reject_unknown(_NUGET_KEYS)
+    entry.reject_unknown(_keys(_NUGET_KEYS, kind))
     return requirement
 
 
@@ -534,7 +602,7 @@ def _http_requirement(name: str, entry: tomlfile.Table, kind: str) -> HttpRequir
         sha256=sha256,
         subdir=normalise_subdir(entry.string("subdir", default="") or "", entry),
     )
-    entry.reject_unknown(_HTTP_KEYS)
+    entry.reject_unknown(_keys(_HTTP_KEYS, kind))
     return requirement
 
 
@@ -636,9 +704,48 @@ def _step(table: tomlfile.Table, base: Path) -> Step:
             value = parameter_table.scalar_text(key)
             assert value is not None
             parameters[key] = value
-    step = Step(name, template or "", condition, parameters, _timeout(table, name), package)
+    modules = module_needs(table, "modules", f"step '{name}'")
+    step = Step(
+        name, template or "", condition, parameters, _timeout(table, name), package, modules
+    )
     table.reject_unknown(_STEP_KEYS)
     return step
+
+
+def module_needs(table: tomlfile.Table, key: str, who: str) -> tuple[ModuleNeed, ...]:
+    """``modules = { Helpers = "^1.2", Base = { version = "2", autoload = true } }``."""
+    needs_table = table.table(key)
+    if needs_table is None:
+        return ()
+    needs = []
+    for name in needs_table.data:
+        problem = module_name_problem(name)
+        if problem:
+            raise needs_table.error(name, f"{who}: {problem}")
+        raw = needs_table.raw(name)
+        version: str | None
+        autoload = False
+        if isinstance(raw, str):
+            version = raw
+        elif isinstance(raw, dict):
+            entry = needs_table.table(name)
+            assert entry is not None
+            version = entry.string("version")
+            autoload = entry.boolean("autoload", default=False)
+            entry.reject_unknown(("version", "autoload"))
+        else:
+            raise needs_table.error(
+                name,
+                f"{who}: module '{name}' needs a version range (\"^1.2\", \"*\") "
+                "or a table with version and autoload",
+            )
+        if version is not None:
+            try:
+                parse_range(version)
+            except ValueError as exc:
+                raise needs_table.error(name, f"{who}: module '{name}': {exc}") from None
+        needs.append(ModuleNeed(name, None if version in (None, "*") else version, autoload))
+    return tuple(needs)
 
 
 def _timeout(table: tomlfile.Table, step: str) -> float | None:
@@ -670,12 +777,22 @@ def _check_steps(
     tables: list[tomlfile.Table],
     templates: Mapping[str, TemplateRef],
     packages: Mapping[str, TemplateRef],
+    modules: Mapping[str, TemplateRef],
 ) -> None:
     seen: set[str] = set()
     for step, table in zip(steps, tables, strict=True):
         if step.name in seen:
             raise table.error("name", f"two steps are named '{step.name}'; step names are unique")
         seen.add(step.name)
+        for need in step.modules:
+            if need.name not in modules:
+                raise table.error(
+                    "modules",
+                    f"step '{step.name}' needs script module '{need.name}', "
+                    "which is not in [modules]",
+                    hint=f"declare where it comes from with `steps add --module SOURCE "
+                    f"--name {need.name}`",
+                )
         if step.package is not None:
             if step.package not in packages:
                 known = ", ".join(sorted(packages)) or "none are declared"

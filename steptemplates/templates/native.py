@@ -10,6 +10,7 @@ from steptemplates.templates.model import (
     Parameter,
     ParameterType,
     Script,
+    ScriptModule,
     SelectOption,
     Template,
 )
@@ -174,3 +175,8 @@ def _script(table: tomlfile.Table, root: Path) -> Script:
         message = f"script file '{file}' cannot be read as UTF-8 text ({exc})"
         raise table.error("file", message) from None
     return Script(syntax=syntax, body=text, file=script_path.relative_to(root.resolve()).as_posix())
+
+
+def load_module(path: Path, *, origin: str | None = None) -> ScriptModule:
+    """A script module: ``kind = "module"`` with a [script] and optional [modules]."""
+    raise NotImplementedError

@@ -46,11 +46,11 @@ def test_malformed_manifest_when_adding(steps: Steps, catalog: Catalog) -> None:
         ),
         (
             '[project]\nname = "x"\ndescription = "y"\n',
-            "steps.toml:3: unknown key 'description' in [project]; expected one of: environments, name, tenants",
+            "steps.toml:3: unknown key 'description' in [project]; expected one of: environments, name, server-uri, space, tenants",
         ),
         (
             '[templates.greet]\npath = "x"\nsubdir = "y"\n',
-            "steps.toml:3: unknown key 'subdir' in [templates.greet]; expected one of: path",
+            "steps.toml:3: unknown key 'subdir' in [templates.greet]; expected one of: path, template",
         ),
     ],
 )

@@ -177,7 +177,7 @@ def refused(directory: Path, out: Path, **options: str) -> str:
 def test_no_template_file(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     message = refused(tmp_path / "empty", tmp_path / "out", version="1.0.0")
-    assert message.startswith(f"{tmp_path / 'empty'}: no steptemplate.toml found")
+    assert message.startswith(f"{tmp_path / 'empty'}: no steptemplate.toml or Octopus step template JSON file found")
 
 
 def test_no_version(template: Path, tmp_path: Path) -> None:

@@ -47,8 +47,9 @@ def test_a_directory_without_a_template(steps: Steps) -> None:
     failed = steps.fails("lock")
 
     assert failed.error == (
-        "template 'mine' (empty): no steptemplate.toml found; point the source at the "
-        "directory holding the template (use --subdir for git)"
+        "template 'mine' (empty): no steptemplate.toml or Octopus step template JSON file "
+        "found; point the source at the directory holding the template (use --subdir for "
+        "git), or name the file with --template"
     )
 
 

@@ -153,7 +153,7 @@ def test_error_names_the_template_origin(tmp_path: Path) -> None:
 
 def test_directory_without_a_template(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(StepsError, match=r"no steptemplate.toml found"):
+    with pytest.raises(StepsError, match=r"no steptemplate.toml or Octopus step template JSON file found"):
         load_template(tmp_path / "empty")
     with pytest.raises(StepsError, match=r"template directory does not exist"):
         load_template(tmp_path / "absent")
