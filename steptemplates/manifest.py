@@ -700,16 +700,28 @@ def _step(table: tomlfile.Table, base: Path) -> Step:
             "give the step a 'package' instead of a 'template', or remove it"))  # fmt: skip
     parameter_table = table.table("parameters")
     if parameter_table is not None:
-        for key in parameter_table.data:
-            value = parameter_table.scalar_text(key)
-            assert value is not None
-            parameters[key] = value
+        parameters |= _parameter_values(parameter_table, "")
     modules = module_needs(table, "modules", f"step '{name}'")
     step = Step(
         name, template or "", condition, parameters, _timeout(table, name), package, modules
     )
     table.reject_unknown(_STEP_KEYS)
     return step
+
+
+def _parameter_values(table: tomlfile.Table, prefix: str) -> dict[str, str]:
+    """A step's parameter values; a table (an account's fields) gives ``Param.Field`` names."""
+    values: dict[str, str] = {}
+    for key, raw in table.data.items():
+        if isinstance(raw, dict):
+            inner = table.table(key)
+            assert inner is not None
+            values |= _parameter_values(inner, f"{prefix}{key}.")
+            continue
+        value = table.scalar_text(key)
+        assert value is not None
+        values[prefix + key] = value
+    return values
 
 
 def module_needs(table: tomlfile.Table, key: str, who: str) -> tuple[ModuleNeed, ...]:

@@ -29,6 +29,7 @@ from steptemplates.execution.deployment import (
     DeploymentRequest,
 )
 from steptemplates.execution.languages import get_language
+from steptemplates.execution.languages.base import ModuleFile
 from steptemplates.execution.report import ArtifactRecord, RunRecord, StepRecord, write_report
 from steptemplates.execution.script import (
     ArtifactRequest,
@@ -73,6 +74,8 @@ class StepPlan:
     parameters: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
     package: PackagePlan | None = None
+    # The script modules this step gets, bodies as written (#{...} substituted at run time).
+    modules: tuple[ModuleFile, ...] = ()
 
     @property
     def declared(self) -> tuple[Parameter, ...]:
@@ -96,6 +99,13 @@ class RunSettings:
     in_place: Path | None = None
     substitute_script: bool = True
     script_parameters: Sequence[str] = ()
+    # [project] server-uri and space (Octopus.Web.ServerUri, Octopus.Space.Name).
+    server_uri: str | None = None
+    space: str | None = None
+    # The project's packages by name, for package parameters.
+    packages: Mapping[str, PackagePlan] = field(default_factory=dict)
+    # Every step name of the process, for step-name parameters (empty: the plans run).
+    process_steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

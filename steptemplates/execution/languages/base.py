@@ -13,6 +13,16 @@ from typing import Protocol
 from steptemplates.errors import StepsError
 
 
+@dataclass(frozen=True)
+class ModuleFile:
+    """A script module for one script run: written where Calamari writes it (docs/modules.md)."""
+
+    name: str  # a safe name (templates.model.module_name_problem); the file's base name
+    syntax: str
+    body: str  # #{...} already substituted
+    autoload: bool = False  # bash: source it before the script
+
+
 class Language(Protocol):
     """One script syntax: how to check for its interpreter and how to launch a script."""
 
@@ -31,8 +41,10 @@ class Language(Protocol):
         private_dir: Path,
         variables: Mapping[str, str],
         parameters: Sequence[str],
+        modules: Sequence[ModuleFile] = (),
     ) -> list[str]:
-        """Write the bootstrap files into ``private_dir``; return the argv that runs ``script``."""
+        """Write the bootstrap files into ``private_dir`` and this syntax's ``modules`` where
+        scripts find them; return the argv that runs ``script``."""
 
 
 def require_executable(syntax: str, executable: str, install: str) -> None:
@@ -72,6 +84,7 @@ class Unsupported:
         private_dir: Path,
         variables: Mapping[str, str],
         parameters: Sequence[str],
+        modules: Sequence[ModuleFile] = (),
     ) -> list[str]:
         raise self._unsupported()
 

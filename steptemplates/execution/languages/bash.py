@@ -12,6 +12,7 @@ from pathlib import Path
 
 from steptemplates.execution.bootstrap.helpers import parse_path
 from steptemplates.execution.languages.base import (
+    ModuleFile,
     bootstrap_resource,
     require_executable,
     write_private,
@@ -31,6 +32,7 @@ class Bash:
         private_dir: Path,
         variables: Mapping[str, str],
         parameters: Sequence[str],
+        modules: Sequence[ModuleFile] = (),
     ) -> list[str]:
         source = _with_lf_endings(script, private_dir)
         helpers = private_dir / "helpers.sh"

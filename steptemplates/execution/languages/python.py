@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from steptemplates.execution.languages.base import (
+    ModuleFile,
     bootstrap_resource,
     require_executable,
     write_private,
@@ -30,6 +31,7 @@ class Python:
         private_dir: Path,
         variables: Mapping[str, str],
         parameters: Sequence[str],
+        modules: Sequence[ModuleFile] = (),
     ) -> list[str]:
         variables_file = private_dir / "variables.json"
         write_private(variables_file, json.dumps(dict(variables)))
