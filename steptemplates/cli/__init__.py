@@ -17,7 +17,9 @@ from steptemplates import __version__
 from steptemplates.cli import (
     cache_cmd,
     common,
+    convert_cmd,
     deployments_cmd,
+    exec_cmd,
     feed_cmd,
     init_cmd,
     lock_cmd,
@@ -42,12 +44,14 @@ _COMMANDS = (
     show_cmd.SHOW,
     run_cmd.RUN,
     run_cmd.RUN_SCRIPT,
+    exec_cmd.EXEC,
     run_cmd.DEPLOY_PACKAGE,
     deployments_cmd.DEPLOYMENTS,
     render_cmd.RENDER,
     cache_cmd.CACHE,
     secrets_cmd.SECRETS,
     feed_cmd.PACK, feed_cmd.PUBLISH,
+    convert_cmd.IMPORT, convert_cmd.EXPORT,
 )
 
 
