@@ -461,6 +461,44 @@ def extract_tree(mirror: Path, commit: str, subdir: str, dest: Path) -> None:
             )
 
 
+class MissingFileError(StepsError):
+    """The named file is not in the commit: absent, a directory, a link or a submodule."""
+
+    ABSENT = "does not exist"
+
+    def __init__(self, path: str, commit: str, problem: str = ABSENT) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{self.describe()} at commit {commit[:12]}")
+
+    def describe(self) -> str:
+        return f"'{self.path}' {self.problem}"
+
+
+def extract_file(mirror: Path, commit: str, path: str, dest: Path) -> None:
+    """Write the one regular file at ``path`` of ``commit`` to ``dest`` (parents created).
+
+    For a source with hundreds of templates in one repository, an entry then holds just
+    the template it is for, not a copy of the whole tree.
+    """
+    wanted = path.strip("/")
+    with _read_mirror(mirror) as repo:
+        store = repo.object_store
+        root = _commit(store, mirror, commit).tree
+        try:
+            mode, sha = tree_lookup_path(store.__getitem__, root, wanted.encode())
+        except (KeyError, NotTreeError, SubmoduleEncountered):
+            raise MissingFileError(wanted, commit) from None
+        if stat.S_ISDIR(mode):
+            raise MissingFileError(wanted, commit, "is a directory, not a file")
+        if stat.S_ISLNK(mode) or S_ISGITLINK(mode):
+            raise MissingFileError(wanted, commit, "is a link, not a file; name its target")
+        data = store[sha].as_raw_string()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+    dest.chmod(0o755 if mode & 0o111 else 0o644)
+
+
 def _commit(store: BaseObjectStore, mirror: Path, sha: str) -> Commit:
     try:
         obj = store[_oid(sha)]

@@ -62,6 +62,18 @@ class LockedTemplate:
             return f"({self.path})"
         return self.version or self.tag or (self.commit or "")[:12]
 
+    @property
+    def shown(self) -> str:
+        """The pin as commands print it: after the template's own version when it has one,
+        ``12 (commit 3f2a1b2c3d4e)`` or ``12 (1.4.0)``; otherwise just the pin."""
+        if not self.template_version:
+            return self.pin
+        at = self.pin
+        if self.source == "path" or not at:
+            return f"{self.template_version} {at}".rstrip()
+        detail = at if self.version or self.tag else f"commit {at}"
+        return f"{self.template_version} ({detail})"
+
     def describe(self) -> str:
         """Where the template comes from, for messages: ``URL@v1.2.0`` or the path."""
         if self.source == "path":

@@ -802,7 +802,7 @@ def _check_steps(
                     "modules",
                     f"step '{step.name}' needs script module '{need.name}', "
                     "which is not in [modules]",
-                    hint=f"declare where it comes from with `steps add --module SOURCE "
+                    hint=f"declare where it comes from with `steps add SOURCE --module "
                     f"--name {need.name}`",
                 )
         if step.package is not None:
@@ -822,6 +822,16 @@ def _check_steps(
                 f"step '{step.name}' uses template '{step.template}', which is not in [templates]",
                 hint=f"add it with `steps add` (known: {known})",
             )
+
+
+def ref_fields(ref: TemplateRef) -> dict[str, str | bool]:
+    """The keys of a ``[templates.NAME]`` (or packages, modules) table, in written order."""
+    fields = requirement_fields(ref.source)
+    if ref.template is not None:
+        fields["template"] = ref.template
+    if ref.autoload:
+        fields["autoload"] = True
+    return fields
 
 
 def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:

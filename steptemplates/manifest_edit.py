@@ -13,7 +13,7 @@ import tomlkit.items
 
 from steptemplates import fsutil, tomlfile
 from steptemplates.errors import StepsError
-from steptemplates.manifest import FILE_NAME, Requirement, requirement_fields
+from steptemplates.manifest import FILE_NAME, Requirement, TemplateRef, ref_fields
 
 _Trivia = tomlkit.items.Whitespace | tomlkit.items.Comment
 _TRIVIA = (tomlkit.items.Whitespace, tomlkit.items.Comment)
@@ -44,17 +44,27 @@ def write_initial(path: Path, project_name: str) -> None:
     fsutil.write_text_atomic(path, INITIAL.format(name=tomlfile.quote(project_name)))
 
 
+_TABLES = {"template": "templates", "package": "packages", "module": "modules"}
+
+
 def with_template(text: str, name: str, requirement: Requirement) -> str:
     """``text`` (a steps.toml) with template ``name`` added or replaced, formatting kept."""
+    return with_ref(text, TemplateRef(name, requirement))
+
+
+def with_ref(text: str, ref: TemplateRef) -> str:
+    """``text`` with ``ref`` added to (or replaced in) the table of its kind: templates,
+    packages or modules; formatting kept."""
+    name, table_name = ref.name, _TABLES[ref.kind]
     document = tomlkit.parse(text)
-    templates = document.get("templates")
+    templates = document.get(table_name)
     if templates is None:
         templates = tomlkit.table()
-        document["templates"] = templates
+        document[table_name] = templates
     if not isinstance(templates, tomlkit.items.Table):
-        raise StepsError(f"{FILE_NAME}: 'templates' must be a table to add '{name}' to it")
+        raise StepsError(f"{FILE_NAME}: '{table_name}' must be a table to add '{name}' to it")
     entry = tomlkit.table()
-    for key, value in requirement_fields(requirement).items():
+    for key, value in ref_fields(ref).items():
         entry[key] = value
     if name in templates:
         templates[name] = entry

@@ -15,10 +15,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile, variable_sources
@@ -26,6 +26,7 @@ from steptemplates.cache import Cache, PruneReport
 from steptemplates.console import Console
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
 from steptemplates.execution.languages import syntax_for_extension
+from steptemplates.execution.languages.base import ModuleFile
 from steptemplates.execution.runner import PackagePlan, Runner, RunOutcome, RunSettings, StepPlan
 from steptemplates.lockfile import LockedTemplate, Lockfile
 from steptemplates.manifest import (
@@ -38,9 +39,19 @@ from steptemplates.manifest import (
     Requirement,
 )
 from steptemplates.packages.identity import PackageIdentity, identify
-from steptemplates.resolve import LockChange, Upgrade, changes, git_auth, out_of_date, resolve
-from steptemplates.sources import GitAuth, SourceContext, for_kind, source_kind
-from steptemplates.templates import Script, Template, load_template
+from steptemplates.resolve import (
+    LockChange,
+    Upgrade,
+    accept_loaded,
+    changes,
+    git_auth,
+    lock_and_load,
+    out_of_date,
+    resolve,
+)
+from steptemplates.sources import GitAuth, SourceContext, for_kind
+from steptemplates.templates import Script, ScriptModule, Template, load_module, load_template
+from steptemplates.templates.model import ModuleNeed, module_name_problem
 from steptemplates.variables import scoping
 from steptemplates.versions import caret_range_for, parse_range, version_from_tag
 
@@ -88,6 +99,7 @@ class SyncResult:
     changes: list[LockChange]
     templates: dict[str, Path]
     packages: dict[str, Path] = field(default_factory=dict)
+    modules: dict[str, Path] = field(default_factory=dict)
 
 
 def _context(project_manifest: Manifest | None, console: Console, offline: bool) -> SourceContext:
@@ -136,13 +148,14 @@ def _lock_manifest(
     offline: bool,
     *,
     write: bool = True,
-    seed: LockedTemplate | None = None,
+    seed: tuple[str, LockedTemplate] | None = None,
+    show_warnings: bool = True,
 ) -> LockResult:
     previous = project.lockfile()
     if seed is not None:
         # Already resolved by `steps add`: kept by the resolver like any fitting entry.
-        base = previous or Lockfile({})
-        previous = replace(base, templates={**base.templates, seed.name: seed})
+        kind, entry = seed
+        previous = _with_entry(previous or Lockfile({}), kind, entry)
     if locked:
         # Decided before resolving, so a stale lock is reported as such, not as whatever
         # the network says while re-resolving it.
@@ -154,8 +167,10 @@ def _lock_manifest(
             )
     context = _context(current, console, offline)
     context.cache.register(project.lock_path)
+    # Load warnings are told when an entry is first locked; a run tells them as it loads.
+    warn = console.warning if show_warnings else None
     try:
-        new = resolve(current, previous, context, upgrade=upgrade)
+        new = resolve(current, previous, context, upgrade=upgrade, warn=warn)
     finally:
         context.close()
     diff = changes(previous, new)
@@ -166,6 +181,15 @@ def _lock_manifest(
         )
     written = lockfile.write(project.lock_path, new) if write else False
     return LockResult(new, diff, written)
+
+
+def _with_entry(base: Lockfile, kind: str, entry: LockedTemplate) -> Lockfile:
+    entries = {**base.entries(kind), entry.name: entry}
+    if kind == "module":
+        return replace(base, modules=entries)
+    if kind == "package":
+        return replace(base, packages=entries)
+    return replace(base, templates=entries)
 
 
 # --- add -----------------------------------------------------------------------------------
@@ -190,52 +214,98 @@ class AddRequest:
     api_url: str | None = None
     source_name: str | None = None
     sha256: str | None = None
+    # The template (or module) file inside the source, after subdir.
+    template: str | None = None
+    # Add a script module to [modules] instead of a template; bash sources it by itself.
+    module: bool = False
+    autoload: bool = False
 
 
 @dataclass(frozen=True)
 class AddResult:
-    name: str
-    requirement: Requirement
+    ref: manifest.TemplateRef
     entry: LockedTemplate
     replaced: bool
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def requirement(self) -> Requirement:
+        return self.ref.source
 
 
 def add(
     project: Project, request: AddRequest, console: Console, *, offline: bool = False
 ) -> AddResult:
-    """Add (or replace) a template in steps.toml, lock it, and write both files."""
+    """Add (or replace) a template or script module in steps.toml, lock it, and write both
+    files."""
     current = project.manifest()
+    request = _with_local_file(request)
+    if request.autoload and not request.module:
+        raise StepsError("--autoload applies to script modules: add --module")
+    template = manifest.normalise_template_path(request.template) if request.template else None
     if _FEED.match(request.source) or _is_archive_url(request.source):
         requirement = feed_requirement(request, current)
     else:
         _refuse_feed_options(request)
         requirement = _requirement_for(project, request, console, offline)
+    kind = "module" if request.module else "template"
     name = request.name or _default_name(request, requirement)
-    if not manifest.NAME_PATTERN.fullmatch(name):
-        raise StepsError(f"'{name}' is not a usable template name", hint="pass --name NAME")
+    ref = manifest.TemplateRef(name, requirement, kind, template, request.autoload)
     seed = None
-    if isinstance(requirement, FEED_REQUIREMENTS) and _unpinned(requirement):
-        requirement, seed = _newest_from_feed(requirement, name, current, console, offline)
+    own_name = kind == "module" and request.name is None
+    if not own_name:
+        _check_name(ref)
+    if own_name or (isinstance(requirement, FEED_REQUIREMENTS) and _unpinned(requirement)):
+        ref, seed = _first_lock(ref, current, console, offline, own_name=own_name)
     text = project.manifest_path.read_text(encoding="utf-8")
     from steptemplates import manifest_edit  # tomlkit: only for the commands that edit
 
-    new_text = manifest_edit.with_template(text, name, requirement)
+    new_text = manifest_edit.with_ref(text, ref)
     new_doc = tomlfile.parse(new_text, path=project.manifest_path, display=manifest.FILE_NAME)
     new_manifest = manifest.from_document(new_doc)
     result = _lock_manifest(
         project,
         new_manifest,
         console,
-        frozenset() if seed else frozenset({name}),
+        frozenset() if seed else frozenset({ref.name}),
         False,
         offline,
         write=False,
-        seed=seed,
+        seed=(kind, seed) if seed else None,
     )
     # Both files are written only once everything resolved, so a failure changes neither.
     fsutil.write_text_atomic(project.manifest_path, new_text)
     lockfile.write(project.lock_path, result.lockfile)
-    return AddResult(name, requirement, result.lockfile.templates[name], name in current.templates)
+    entry = result.lockfile.entries(kind)[ref.name]
+    return AddResult(ref, entry, ref.name in current.refs(kind))
+
+
+def _with_local_file(request: AddRequest) -> AddRequest:
+    """``steps add ./x.json``: a path source at the file's directory, naming the file."""
+    if _URL.match(request.source) or _FEED.match(request.source):
+        return request
+    local = Path(request.source).expanduser()
+    if not local.is_file():
+        return request
+    if request.template or request.subdir:
+        raise StepsError(
+            f"{request.source} is a file: --template and --subdir name a file or directory "
+            "inside a source",
+            hint=f"add {local.parent} with --template {local.name}, or the file alone",
+        )
+    return replace(request, source=str(local.parent), template=local.name)
+
+
+def _check_name(ref: manifest.TemplateRef) -> None:
+    if ref.kind == "module":
+        problem = module_name_problem(ref.name)
+        if problem:
+            raise StepsError(problem, hint="pass --name NAME")
+    elif not manifest.NAME_PATTERN.fullmatch(ref.name):
+        raise StepsError(f"'{ref.name}' is not a usable template name", hint="pass --name NAME")
 
 
 def _requirement_for(
@@ -280,7 +350,8 @@ def _requirement_for(
     )
     if pins:
         return requirement
-    return _newest_version_requirement(requirement, console, offline)
+    names_file = request.template is not None
+    return _newest_version_requirement(requirement, console, offline, names_file=names_file)
 
 
 _FEED = re.compile(r"^(github|nuget):")
@@ -437,30 +508,45 @@ def _unpinned(requirement: Requirement) -> bool:
     return isinstance(requirement, NuGetRequirement) and requirement.version is None
 
 
-def _newest_from_feed(
-    requirement: Requirement, name: str, current: Manifest, console: Console, offline: bool
-) -> tuple[Requirement, LockedTemplate]:
-    """With no pin given: lock the newest version, and require ``^<it>`` from now on."""
-    ref = manifest.TemplateRef(name, requirement)
+def _first_lock(
+    ref: manifest.TemplateRef,
+    current: Manifest,
+    console: Console,
+    offline: bool,
+    *,
+    own_name: bool,
+) -> tuple[manifest.TemplateRef, LockedTemplate]:
+    """Lock ``ref`` once before steps.toml is written: a module added without --name
+    takes the name its file gives it, and a feed without a pin is required as ``^<the
+    newest version>`` from now on. The entry is kept by the lock that follows."""
     context = _context(current, console, offline)
     try:
-        entry = for_kind(source_kind(requirement), context, current.directory).lock(ref)
+        entry, loaded = lock_and_load(ref, context, current.directory)
     finally:
         context.close()
+    if own_name and isinstance(loaded, ScriptModule):
+        ref, entry = replace(ref, name=loaded.name), replace(entry, name=loaded.name)
+        _check_name(ref)
+    accept_loaded(ref.name, ref.kind, entry, loaded, console.warning)
+    requirement = ref.source
     version = version_from_tag(entry.version or "")
-    if version is None:
-        return requirement, entry
+    if version is None or not _unpinned(requirement):
+        return ref, entry
     assert isinstance(requirement, GitHubRequirement | NuGetRequirement)
     pinned: GitHubRequirement | NuGetRequirement = replace(
         requirement, version=caret_range_for(version)
     )
-    return pinned, replace(entry, requested=pinned.requested)
+    return replace(ref, source=pinned), replace(entry, requested=pinned.requested)
 
 
 def _newest_version_requirement(
-    requirement: GitRequirement, console: Console, offline: bool
+    requirement: GitRequirement, console: Console, offline: bool, *, names_file: bool = False
 ) -> GitRequirement:
-    """With no pin given: ``^<newest version>``, or the default branch if there are no versions."""
+    """With no pin given: ``^<newest version>``, or the default branch if there are no versions.
+
+    When a template file is named, a repository without tags is the usual case (Octopus's
+    library: each file's own Version is its version), so following the branch is no news.
+    """
     from steptemplates.sources.git import GitSource  # imports dulwich: only when needed
 
     auth = {requirement.url: GitAuth(requirement.token_env, requirement.username)}
@@ -477,15 +563,21 @@ def _newest_version_requirement(
             hint="pass --prerelease to use the newest, or pin one with --version or --tag",
         )
     branch = (refs.head or "refs/heads/main").removeprefix("refs/heads/")
-    console.warning(
-        f"{requirement.url} has no version tags; following branch '{branch}' "
-        "(steps lock keeps the locked commit until you upgrade)"
-    )
+    if not names_file:
+        console.warning(
+            f"{requirement.url} has no version tags; following branch '{branch}' "
+            "(steps lock keeps the locked commit until you upgrade)"
+        )
     return replace(requirement, branch=branch)
 
 
 def _default_name(request: AddRequest, requirement: Requirement) -> str:
-    if isinstance(requirement, PathRequirement):
+    named = PurePosixPath(request.template or "")
+    if named.suffix.lower() == ".json":
+        base = named.stem  # step-templates/slack-notify.json -> slack-notify
+    elif named.parent.name:
+        base = named.parent.name  # deploy/steptemplate.toml -> deploy
+    elif isinstance(requirement, PathRequirement):
         base = requirement.resolved.name
     elif isinstance(requirement, GitHubRequirement):
         base = requirement.subdir.rsplit("/", 1)[-1] or requirement.repo.split("/", 1)[1]
@@ -514,13 +606,28 @@ def sync(
     locked: bool = False,
     frozen: bool = False,
     offline: bool = False,
+    current: Manifest | None = None,
+    show_warnings: bool = True,
 ) -> SyncResult:
-    """Make every locked template available in the cache, verified against the lock."""
-    return _sync(project, project.manifest(), console, locked, frozen, offline)
+    """Make every locked template available in the cache, verified against the lock.
+
+    ``current`` is the manifest when the caller has read it already; ``show_warnings``
+    False leaves template load warnings to the caller, which loads the templates itself."""
+    manifest_now = current or project.manifest()
+    return _sync(
+        project, manifest_now, console, locked, frozen, offline, show_warnings=show_warnings
+    )
 
 
 def _sync(
-    project: Project, current: Manifest, console: Console, locked: bool, frozen: bool, offline: bool
+    project: Project,
+    current: Manifest,
+    console: Console,
+    locked: bool,
+    frozen: bool,
+    offline: bool,
+    *,
+    show_warnings: bool = True,
 ) -> SyncResult:
     if frozen:
         current_lock = project.lockfile()
@@ -533,13 +640,15 @@ def _sync(
         # credential settings (token-env) for fetching.
         diff: list[LockChange] = []
     else:
-        result = _lock_manifest(project, current, console, False, locked, offline)
+        result = _lock_manifest(
+            project, current, console, False, locked, offline, show_warnings=show_warnings
+        )
         current_lock, diff = result.lockfile, result.changes
     context = _context(current, console, offline)
     context.cache.register(project.lock_path)
     entries = [
         (kind, entry)
-        for kind in ("template", "package")
+        for kind in lockfile.KINDS
         for _name, entry in sorted(current_lock.entries(kind).items())
     ]
     sources = [for_kind(e.source, context, project.directory, kind) for kind, e in entries]
@@ -555,11 +664,11 @@ def _sync(
         context.close()
     for index, path in zip(missing, fetched, strict=True):
         paths[index] = path
-    found: dict[str, dict[str, Path]] = {"template": {}, "package": {}}
+    found: dict[str, dict[str, Path]] = {kind: {} for kind in lockfile.KINDS}
     for (kind, entry), maybe in zip(entries, paths, strict=True):
         if maybe is not None:
             found[kind][entry.name] = maybe
-    return SyncResult(current_lock, diff, found["template"], found["package"])
+    return SyncResult(current_lock, diff, found["template"], found["package"], found["module"])
 
 
 # --- run -----------------------------------------------------------------------------------
@@ -589,13 +698,24 @@ def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
         overrides=request.overrides,
         context=request.context,
     )
-    synced = _sync(project, current, console, request.locked, request.frozen, request.offline)
+    # Warnings are told below, as each template and module is loaded for the run.
+    synced = _sync(
+        project,
+        current,
+        console,
+        request.locked,
+        request.frozen,
+        request.offline,
+        show_warnings=False,
+    )
     selected = _select_steps(current, request.steps)
+    packages = package_plans(project, synced)
+    modules = _load_modules(synced, console.warning)
     templates: dict[str, Template] = {}
     plans = []
     for step in selected:
         if step.package is not None:
-            plans.append(_package_plan(project, step, step.package, synced))
+            plans.append(_package_step(step, step.package, packages))
             continue
         entry = synced.lockfile.templates.get(step.template)
         if entry is None:
@@ -604,27 +724,21 @@ def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
                 hint="run `steps lock`",
             )
         if step.template not in templates:
-            templates[step.template] = load_template(
-                synced.templates[step.template], origin=f"template '{step.template}'"
-            )
+            templates[step.template] = load_locked_template(synced, entry, console)
+        template = templates[step.template]
         plans.append(
             StepPlan(
                 name=step.name,
-                template=templates[step.template],
-                template_label=_label(entry),
+                template=template,
+                template_label=entry_label(entry),
                 condition=step.condition,
                 parameters=step.parameters,
                 timeout=step.timeout,
+                modules=_step_modules(current, modules, template, step.modules),
             )
         )
-    settings = RunSettings(
-        project_name=current.project_name,
-        project_dir=project.directory,
-        state_dir=project.state_dir,
-        project_variables=gathered.project,
-        file_variables=gathered.files,
-        overrides=gathered.overrides,
-        context=gathered.context,
+    settings = replace(
+        run_settings(project, current, gathered, packages),
         keep_workdir=request.keep_workdir,
         report_path=request.report_path,
         release_number=request.release_number,
@@ -633,38 +747,153 @@ def run(project: Project, request: RunRequest, console: Console) -> RunOutcome:
     return Runner(settings, console).run(plans)
 
 
-def _package_plan(
-    project: Project, step: manifest.Step, name: str, synced: SyncResult
+def run_settings(
+    project: Project,
+    current: Manifest,
+    gathered: variable_sources.VariableInputs,
+    packages: Mapping[str, PackagePlan],
+) -> RunSettings:
+    """What a run in this project knows besides its steps: variables, settings, packages."""
+    return RunSettings(
+        project_name=current.project_name,
+        project_dir=project.directory,
+        state_dir=project.state_dir,
+        project_variables=gathered.project,
+        file_variables=gathered.files,
+        overrides=gathered.overrides,
+        context=gathered.context,
+        server_uri=current.server_uri,
+        space=current.space,
+        packages=packages,
+        process_steps=tuple(step.name for step in current.steps),
+    )
+
+
+def load_locked_template(synced: SyncResult, entry: LockedTemplate, console: Console) -> Template:
+    label = f"template '{entry.name}'"
+    template = load_template(synced.templates[entry.name], file=entry.template, origin=label)
+    for warning in template.warnings:
+        console.warning(f"{label}: {warning}")
+    return template
+
+
+# --- script modules ------------------------------------------------------------------------
+
+
+def modules_for_step(
+    current: Manifest,
+    synced: SyncResult,
+    template: Template | None,
+    step_needs: Sequence[ModuleNeed] = (),
+) -> tuple[ModuleFile, ...]:
+    """The script modules a step gets: every locked module (Octopus gives a project's
+    modules to all its steps), dependencies first, autoloaded where [modules] or any need
+    on the way from the template and the step asks for it."""
+    return _step_modules(current, _load_modules(synced, None), template, step_needs)
+
+
+def _load_modules(
+    synced: SyncResult, warn: Callable[[str], None] | None
+) -> dict[str, ScriptModule]:
+    loaded = {}
+    for name, entry in sorted(synced.lockfile.modules.items()):
+        root = synced.modules[name]
+        module = load_module(root, file=entry.template, origin=f"module '{name}'")
+        accept_loaded(name, "module", entry, module, warn)
+        loaded[name] = module
+    return loaded
+
+
+def _step_modules(
+    current: Manifest,
+    modules: Mapping[str, ScriptModule],
+    template: Template | None,
+    step_needs: Sequence[ModuleNeed],
+) -> tuple[ModuleFile, ...]:
+    autoload = {name for name, ref in current.modules.items() if ref.autoload}
+    wanted: list[tuple[str, ModuleNeed]] = [("the step", need) for need in step_needs]
+    if template is not None:
+        wanted += [(f"template '{template.name}'", need) for need in template.modules]
+    seen: set[str] = set()
+    while wanted:
+        who, need = wanted.pop()
+        if need.name not in modules:
+            raise LockMismatchError(
+                f"{who} needs script module '{need.name}', which steps.lock lacks",
+                hint="declare it in [modules] of steps.toml and run `steps lock`",
+            )
+        if need.autoload:
+            autoload.add(need.name)
+        if need.name not in seen:
+            seen.add(need.name)
+            wanted += [(f"module '{need.name}'", inner) for inner in modules[need.name].needs]
+    return tuple(
+        ModuleFile(module.name, module.syntax, module.body, module.name in autoload)
+        for module in _dependencies_first(modules)
+    )
+
+
+def _dependencies_first(modules: Mapping[str, ScriptModule]) -> list[ScriptModule]:
+    """Modules ordered so that each comes after those it needs (then by name), so that
+    autoloaded bash modules are sourced in an order that works."""
+    ordered: list[ScriptModule] = []
+    placed: set[str] = set()
+
+    def place(name: str) -> None:
+        if name in placed or name not in modules:
+            return
+        placed.add(name)  # before its needs: a cycle (refused when locking) cannot recurse
+        for need in sorted(modules[name].needs, key=lambda n: n.name):
+            place(need.name)
+        ordered.append(modules[name])
+
+    for name in sorted(modules):
+        place(name)
+    return ordered
+
+
+# --- packages ------------------------------------------------------------------------------
+
+
+def package_plans(project: Project, synced: SyncResult) -> dict[str, PackagePlan]:
+    """Every locked package, by name: for package steps and package parameters."""
+    if not synced.packages:
+        return {}
+    from steptemplates import deployments  # the journal's libraries: only for package steps
+
+    root = deployments.applications_root(None, project.state_dir)
+    plans = {}
+    for name, path in sorted(synced.packages.items()):
+        entry = synced.lockfile.packages[name]
+        if path.is_file():
+            identity = identify(path)
+        else:
+            # A directory (a git tree, an unpacked feed package, a local folder): named by
+            # its NuGet id or after steps.toml, versioned by the lock.
+            version = entry.version or entry.tag or (entry.commit or "")[:12] or "0.0.0-local"
+            package_id = entry.id if entry.source == "nuget" and entry.id else name
+            identity = PackageIdentity(package_id, version)
+        plans[name] = PackagePlan(path=path, identity=identity, applications_root=root)
+    return plans
+
+
+def _package_step(
+    step: manifest.Step, name: str, packages: Mapping[str, PackagePlan]
 ) -> StepPlan:
-    entry = synced.lockfile.packages.get(name)
-    if entry is None:
+    package = packages.get(name)
+    if package is None:
         raise LockMismatchError(
             f"step '{step.name}' deploys package '{name}', which steps.lock lacks",
             hint="run `steps lock`",
         )
-    from steptemplates import deployments  # the journal's libraries: only for package steps
-
-    path = synced.packages[name]
-    if path.is_file():
-        identity = identify(path)
-    else:
-        # A directory (a git tree, an unpacked feed package, a local folder): named by its
-        # NuGet id or after steps.toml, versioned by the lock.
-        version = entry.version or entry.tag or (entry.commit or "")[:12] or "0.0.0-local"
-        package_id = entry.id if entry.source == "nuget" and entry.id else name
-        identity = PackageIdentity(package_id, version)
     return StepPlan(
         name=step.name,
         template=None,
-        template_label=f"package {identity.id} {identity.version}",
+        template_label=f"package {package.identity.id} {package.identity.version}",
         condition=step.condition,
         parameters=step.parameters,
         timeout=step.timeout,
-        package=PackagePlan(
-            path=path,
-            identity=identity,
-            applications_root=deployments.applications_root(None, project.state_dir),
-        ),
+        package=package,
     )
 
 
@@ -683,10 +912,11 @@ def _select_steps(current: Manifest, names: Sequence[str]) -> list[manifest.Step
     return [s for s in current.steps if s.name in wanted]
 
 
-def _label(entry: LockedTemplate) -> str:
-    return (
-        f"{entry.name} from {entry.path}" if entry.source == "path" else f"{entry.name} {entry.pin}"
-    )
+def entry_label(entry: LockedTemplate) -> str:
+    if entry.source == "path":
+        version = f" {entry.template_version}" if entry.template_version else ""
+        return f"{entry.name}{version} from {entry.path}"
+    return f"{entry.name} {entry.shown}"
 
 
 # --- show ----------------------------------------------------------------------------------
@@ -707,20 +937,30 @@ def show(project: Project, name: str, console: Console, *, offline: bool = False
     if ref is None:
         close = difflib.get_close_matches(name, list(current.templates), n=3)
         hint = f"did you mean {', '.join(close)}?" if close else "see `steps list`"
+        if name in current.modules:
+            hint = f"'{name}' is a script module; `steps list` shows its source and version"
         raise StepsError(f"no template named '{name}' in {current.path.name}", hint=hint)
     context = _context(current, console, offline)
-    source = for_kind(source_kind(ref.source), context, project.directory)
     existing = project.lockfile()
     entry = existing.templates.get(name) if existing else None
-    if entry is None:
-        entry = source.lock(ref)
-        locked = f"not locked yet (would lock {_label(entry)})"
-    else:
-        locked = _label(entry) + (f" at {entry.commit}" if entry.commit else "")
-    template = load_template(source.materialize(entry), origin=f"template '{name}'")
-    versions = None
-    if isinstance(ref.source, GitRequirement):
-        versions = _available_versions(ref.source, context)
+    try:
+        if entry is None:
+            entry, loaded = lock_and_load(ref, context, project.directory)
+            assert isinstance(loaded, Template)
+            template = loaded
+            locked = f"not locked yet (would lock {entry_label(entry)})"
+        else:
+            source = for_kind(entry.source, context, project.directory)
+            root = source.materialize(entry)
+            template = load_template(root, file=entry.template, origin=f"template '{name}'")
+            locked = entry_label(entry) + (f" at {entry.commit}" if entry.commit else "")
+        versions = None
+        if isinstance(ref.source, GitRequirement):
+            versions = _available_versions(ref.source, context)
+    finally:
+        context.close()
+    for warning in template.warnings:
+        console.warning(f"template '{name}': {warning}")
     return TemplateInfo(name, template, entry.describe(), locked, versions)
 
 
@@ -778,7 +1018,7 @@ def run_script(request: ScriptRunRequest, console: Console) -> RunOutcome:
     )
     gathered = _gather_without_project(request)
     settings = replace(
-        _settings_here(gathered, request, None),
+        settings_here(gathered, request, None),
         in_place=Path.cwd(),
         substitute_script=request.substitute,
         script_parameters=tuple(request.parameters),
@@ -812,7 +1052,7 @@ def deploy_package(request: PackageDeployRequest, console: Console) -> RunOutcom
     identity = identify(package)
     gathered = _gather_without_project(request)
     step_name = _value_of(gathered, "Octopus.Action.Name") or f"Deploy {identity.id}"
-    settings = _settings_here(gathered, request, _value_of(gathered, "Octopus.Project.Name"))
+    settings = settings_here(gathered, request, _value_of(gathered, "Octopus.Project.Name"))
     plan = StepPlan(
         name=step_name,
         template=None,
@@ -834,22 +1074,26 @@ def _gather_without_project(
     )
 
 
-def _settings_here(
+def settings_here(
     gathered: variable_sources.VariableInputs,
-    request: ScriptRunRequest | PackageDeployRequest,
-    project_name: str | None,
+    request: ScriptRunRequest | PackageDeployRequest | None = None,
+    project_name: str | None = None,
 ) -> RunSettings:
-    """Settings for a run without a project: the current directory stands in for one."""
+    """Settings for a run without a project: the current directory stands in for one.
+    The request, when given, sets strict variables and the report path."""
     here = Path.cwd()
-    return RunSettings(
+    settings = RunSettings(
         project_name=project_name or here.name,
         project_dir=here,
         state_dir=here / STATE_DIR,
         file_variables=gathered.files,
         overrides=gathered.overrides,
         context=gathered.context,
-        strict_variables=request.strict_variables,
-        report_path=request.report_path,
+    )
+    if request is None:
+        return settings
+    return replace(
+        settings, strict_variables=request.strict_variables, report_path=request.report_path
     )
 
 
@@ -891,8 +1135,9 @@ def cache_prune(console: Console) -> PruneReport:
         except StepsError as error:
             console.warning(f"ignoring {lock_path} while pruning: {error}")
             continue
-        entries = [*locked.templates.values(), *locked.packages.values()] if locked else []
-        for entry in entries:
+        if locked is None:
+            continue
+        for entry in [e for kind in lockfile.KINDS for e in locked.entries(kind).values()]:
             if entry.integrity:
                 integrities.add(entry.integrity)
             if entry.sha256:

@@ -72,5 +72,6 @@ def test_upgrading_a_template_the_manifest_lacks() -> None:
 
     assert (
         str(raised.value)
-        == "cannot upgrade a, b: not a template or package in steps.toml; see `steps list`"
+        == "cannot upgrade a, b: not a template, package or script module in steps.toml; "
+        "see `steps list`"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from steptemplates import project
 from steptemplates.cli.common import Command, find_project
 from steptemplates.console import Console
-from steptemplates.manifest import requirement_fields
+from steptemplates.manifest import ref_fields
 
 
 def _configure_init(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +36,9 @@ def _configure_add(parser: argparse.ArgumentParser) -> None:
         "source",
         metavar="SOURCE",
         help="a git URL (https://, git://, ssh://, file://, user@host:path), a local "
-        "directory, github:OWNER/REPO, nuget:FEED#PackageId (FEED a service index URL or a "
-        "named source), or the URL of an archive (.zip, .tar.gz, .nupkg, ...)",
+        "directory or template file (x.json, steptemplate.toml), github:OWNER/REPO, "
+        "nuget:FEED#PackageId (FEED a service index URL or a named source), or the URL of "
+        "an archive (.zip, .tar.gz, .nupkg, ...)",
     )
     parser.add_argument("--name", help="the name steps refer to it by (default: from the source)")
     pin = parser.add_mutually_exclusive_group()
@@ -46,6 +47,23 @@ def _configure_add(parser: argparse.ArgumentParser) -> None:
     pin.add_argument("--branch", help="follow a branch (locked to its current commit)")
     pin.add_argument("--rev", help="a commit SHA")
     parser.add_argument("--subdir", help="the template's directory inside the repository")
+    parser.add_argument(
+        "--template",
+        metavar="PATH",
+        help="the template (or module) file inside the source, after --subdir, such as "
+        "step-templates/slack-notify.json (needed when a folder holds several)",
+    )
+    modules = parser.add_argument_group("script modules")
+    modules.add_argument(
+        "--module",
+        action="store_true",
+        help="add a script module to [modules] (default name: the module's own)",
+    )
+    modules.add_argument(
+        "--autoload",
+        action="store_true",
+        help="bash steps source the module before their script",
+    )
     parser.add_argument(
         "--prerelease", action="store_true", help="allow prerelease versions in the range"
     )
@@ -101,22 +119,25 @@ def _add(args: argparse.Namespace, console: Console) -> int:
         api_url=args.api_url,
         source_name=args.source_name,
         sha256=args.sha256,
+        template=args.template,
+        module=args.module,
+        autoload=args.autoload,
     )
     result = project.add(find_project(), request, console, offline=args.offline)
-    fields = ", ".join(f"{k} = {v!r}" for k, v in requirement_fields(result.requirement).items())
+    fields = ", ".join(f"{k} = {v!r}" for k, v in ref_fields(result.ref).items())
     verb = "Replaced" if result.replaced else "Added"
-    entry = result.entry
-    pin = entry.pin
-    console.status(f"{verb} template '{result.name}' ({fields}); locked {pin}")
+    what = "script module" if result.ref.kind == "module" else "template"
+    console.status(f"{verb} {what} '{result.name}' ({fields}); locked {result.entry.shown}")
     return 0
 
 
 ADD = Command(
     "add",
-    "add a template to steps.toml and lock it",
-    "Add a template from a git repository, a GitHub release, a NuGet feed, an archive URL or\n"
-    "a local directory to steps.toml, resolve it, and record the exact version, commit or\n"
-    "archive hash and the content hash in steps.lock.\n"
+    "add a template or script module to steps.toml and lock it",
+    "Add a template (or with --module a script module) from a git repository, a GitHub\n"
+    "release, a NuGet feed, an archive URL, a local directory or a local template file to\n"
+    "steps.toml, resolve it, and record the exact version, commit or archive hash and the\n"
+    "content hash in steps.lock.\n"
     "Without a pin, the newest version is used with a caret range (^1.2.3).",
     _configure_add,
     _add,

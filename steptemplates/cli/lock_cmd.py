@@ -32,12 +32,18 @@ def _lock(args: argparse.Namespace, console: Console) -> int:
         find_project(), console, upgrade=upgrade, locked=args.locked, offline=args.offline
     )
     took = time.monotonic() - started
-    count = len(result.lockfile.templates)
-    packages = len(result.lockfile.packages)
-    also = f" and {packages} package{'s' if packages != 1 else ''}" if packages else ""
-    console.status(f"Resolved {count} template{'s' if count != 1 else ''}{also} in {took:.2f}s")
+    locked = result.lockfile
+    what = _counts(len(locked.templates), len(locked.packages), len(locked.modules))
+    console.status(f"Resolved {what} in {took:.2f}s")
     _report_changes(console, result.changes)
     return 0
+
+
+def _counts(templates: int, packages: int, modules: int) -> str:
+    """``2 templates and 1 script module``: templates always, the others when there are any."""
+    counted = [(templates, "template"), (packages, "package"), (modules, "script module")]
+    shown = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counted if n or what == "template"]
+    return " and ".join(shown)
 
 
 def _report_changes(console: Console, changes: list[LockChange]) -> None:
@@ -68,8 +74,8 @@ def _sync(args: argparse.Namespace, console: Console) -> int:
     )
     _report_changes(console, result.changes)
     took = time.monotonic() - started
-    count = len(result.templates)
-    console.status(f"Synced {count} template{'s' if count != 1 else ''} in {took:.2f}s")
+    what = _counts(len(result.templates), len(result.packages), len(result.modules))
+    console.status(f"Synced {what} in {took:.2f}s")
     return 0
 
 

@@ -23,7 +23,7 @@ from steptemplates.execution.runner import RunOutcome
 from steptemplates.variable_sources import EncryptedFile
 
 
-def _add_variable_options(parser: argparse.ArgumentParser) -> None:
+def add_run_variable_options(parser: argparse.ArgumentParser) -> None:
     add_variable_options(
         parser,
         override_help="set a variable; wins over everything but earlier steps' output variables",
@@ -32,7 +32,7 @@ def _add_variable_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_report_option(parser: argparse.ArgumentParser) -> None:
+def add_report_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report",
         metavar="FILE",
@@ -60,8 +60,8 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
         metavar="VERSION",
         help="the value of Octopus.Release.Number (default: the run id)",
     )
-    _add_variable_options(parser)
-    _add_report_option(parser)
+    add_run_variable_options(parser)
+    add_report_option(parser)
     add_resolution_options(parser, frozen=True)
 
 
@@ -79,10 +79,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         strict_variables=args.strict_variables,
         release_number=args.release_number,
     )
-    return _finish(project.run(find_project(), request, console), console, args.json)
+    return finish_run(project.run(find_project(), request, console), console, args.json)
 
 
-def _finish(outcome: RunOutcome, console: Console, as_json: bool) -> int:
+def finish_run(outcome: RunOutcome, console: Console, as_json: bool) -> int:
     record = outcome.record
     console.status(
         f"Run {record.run_id} {record.status} in {record.duration_seconds:.2f}s; "
@@ -125,8 +125,8 @@ def _configure_run_script(parser: argparse.ArgumentParser) -> None:
         help="substitute #{...} in the script before running it (the file itself is unchanged)",
     )
     _add_sensitive_options(parser)
-    _add_variable_options(parser)
-    _add_report_option(parser)
+    add_run_variable_options(parser)
+    add_report_option(parser)
 
 
 def _add_sensitive_options(parser: argparse.ArgumentParser) -> None:
@@ -175,7 +175,7 @@ def _run_script(args: argparse.Namespace, console: Console) -> int:
         context=context_from(args),
         strict_variables=args.strict_variables,
     )
-    return _finish(project.run_script(request, console), console, args.json)
+    return finish_run(project.run_script(request, console), console, args.json)
 
 
 def _split_parameters(text: str) -> list[str]:
@@ -208,8 +208,8 @@ def _configure_deploy_package(parser: argparse.ArgumentParser) -> None:
         "<Id>.<Version>.<ext> (a .nupkg's own id and version are read from its .nuspec)",
     )
     _add_sensitive_options(parser)
-    _add_variable_options(parser)
-    _add_report_option(parser)
+    add_run_variable_options(parser)
+    add_report_option(parser)
 
 
 def _deploy_package(args: argparse.Namespace, console: Console) -> int:
@@ -222,7 +222,7 @@ def _deploy_package(args: argparse.Namespace, console: Console) -> int:
         context=context_from(args),
         strict_variables=args.strict_variables,
     )
-    return _finish(project.deploy_package(request, console), console, args.json)
+    return finish_run(project.deploy_package(request, console), console, args.json)
 
 
 DEPLOY_PACKAGE = Command(

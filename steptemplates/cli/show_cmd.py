@@ -16,6 +16,7 @@ from steptemplates.manifest import (
     NuGetRequirement,
     PathRequirement,
     Requirement,
+    TemplateRef,
 )
 
 
@@ -28,15 +29,15 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     current_project = find_project()
     current = current_project.manifest()
     locked = current_project.lockfile()
-    for kind, title in (("template", "TEMPLATE"), ("package", "PACKAGE")):
-        wanted = current.packages if kind == "package" else current.templates
-        if kind == "package" and not wanted:
+    for kind, title in (("template", "TEMPLATE"), ("package", "PACKAGE"), ("module", "MODULE")):
+        wanted = current.refs(kind)
+        if kind != "template" and not wanted:
             continue  # most projects have none: no empty table
         entries = locked.entries(kind) if locked else {}
         rows: list[tuple[str, ...]] = [(title, "SOURCE", "REQUESTED", "LOCKED")]
         for name in sorted(wanted):
-            rows.append(_row(name, wanted[name].source, entries.get(name)))
-        if kind == "package":
+            rows.append(_row(name, wanted[name], entries.get(name)))
+        if kind != "template":
             console.line(Level.INFO, "")
         for row in _table(rows):
             console.line(Level.INFO, row)
@@ -50,12 +51,18 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _row(name: str, source: Requirement, entry: LockedTemplate | None) -> tuple[str, ...]:
-    where, requested = describe_requirement(source), source.requested
+def _row(name: str, ref: TemplateRef, entry: LockedTemplate | None) -> tuple[str, ...]:
+    where = describe_requirement(ref.source) + (f" [{ref.template}]" if ref.template else "")
+    # A module's lock records every range asked of it, not only steps.toml's.
+    requested = entry.requested if entry is not None and ref.kind == "module" else None
     pin = "(not locked)"
-    if entry is not None:
-        pin = entry.pin if entry.source != "path" else (entry.version or "path")
-    return (name, where, requested, pin)
+    if entry is not None and entry.source == "path":
+        pin = " ".join(p for p in (entry.template_version, entry.version) if p) or "path"
+    elif entry is not None:
+        pin = entry.shown
+    if ref.autoload:
+        pin += " (autoload)"
+    return (name, where, requested or ref.source.requested, pin)
 
 
 def describe_requirement(source: Requirement) -> str:

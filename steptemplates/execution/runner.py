@@ -3,14 +3,16 @@
 Variables for a step, lowest precedence first: environment variables (``env:NAME``), system
 variables, template defaults, project variables and secrets, the step's parameter values,
 ``--variables`` files, ``-v`` values, and the output variables of earlier steps
-(``Octopus.Action[<step>].Output.<name>``). Project variables, secrets and files may hold
-scoped values; the run's context (environment, target, roles, tenant) and the step pick one
-(variables/scoping.py).
+(``Octopus.Action[<step>].Output.<name>``). A project variable named like one of the
+template's parameters is left out (parameter_values.py). Project variables, secrets and
+files may hold scoped values; the run's context (environment, target, roles, tenant) and
+the step pick one (variables/scoping.py).
 """
 
 from __future__ import annotations
 
 import datetime
+import getpass
 import secrets
 import tempfile
 import time
@@ -21,7 +23,7 @@ from pathlib import Path
 from steptemplates import fsutil
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
-from steptemplates.execution import features
+from steptemplates.execution import features, modules, parameter_values
 from steptemplates.execution.artifacts import collect_artifacts
 from steptemplates.execution.deployment import (
     FAIL_ON_ERROR_OUTPUT,
@@ -50,6 +52,7 @@ from steptemplates.variables.engine import Evaluator, Unresolved, UnresolvedVari
 EXIT_TIMED_OUT = 124
 EXIT_INTERRUPTED = 130
 EXIT_STEP_ERROR = 2  # the step could not run as configured (steps' own error code)
+_SPACE_ID = "Spaces-1"  # Octopus's default space
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ class StepPlan:
     parameters: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
     package: PackagePlan | None = None
-    # The script modules this step gets, bodies as written (#{...} substituted at run time).
+    # The locked script modules this step gets, bodies as written: #{...} is substituted
+    # with the step's variables when it runs (execution/modules.py).
     modules: tuple[ModuleFile, ...] = ()
 
     @property
@@ -99,12 +103,15 @@ class RunSettings:
     in_place: Path | None = None
     substitute_script: bool = True
     script_parameters: Sequence[str] = ()
-    # [project] server-uri and space (Octopus.Web.ServerUri, Octopus.Space.Name).
+    # [project] server-uri and space: Octopus.Web.ServerUri (and BaseUrl, "" without it)
+    # and Octopus.Space.Name ("Default" without it).
     server_uri: str | None = None
     space: str | None = None
-    # The project's packages by name, for package parameters.
+    # The project's [packages] by name: what a package parameter's value may name (besides
+    # an archive or directory path, relative to the current directory).
     packages: Mapping[str, PackagePlan] = field(default_factory=dict)
-    # Every step name of the process, for step-name parameters (empty: the plans run).
+    # Every step name of the process, which a step-name parameter's value must be one of;
+    # when empty, the names of the plans being run.
     process_steps: tuple[str, ...] = ()
 
 
@@ -127,7 +134,7 @@ def check_plans(plans: Sequence[StepPlan], settings: RunSettings) -> None:
         if plan.template is None:
             continue  # a package step: its values are plain variables
         for name in plan.parameters:
-            if plan.template.parameter(name) is None:
+            if not parameter_values.accepts_name(plan.template, name):
                 declared = ", ".join(p.name for p in plan.template.parameters) or "none"
                 raise StepsError(
                     f"step '{plan.name}': template '{plan.template.name}' has no parameter "
@@ -154,19 +161,20 @@ def _layers(
     variables = VariableSet(Variable(k, v) for k, v in system.items())
     for parameter in plan.declared:
         variables.set(parameter.name, parameter.default or "", sensitive=parameter.sensitive)
+    # A parameter's value comes from the step or the template, never from a project
+    # variable of the same name (Runner.run warns about those).
+    project = parameter_values.without_parameters(
+        _scoped(settings.project_variables), plan.declared
+    )
     from_project, from_files = scoping.select_layers(
-        [_scoped(settings.project_variables), _scoped(settings.file_variables)],
-        settings.context,
-        plan.name,
+        [project, _scoped(settings.file_variables)], settings.context, plan.name
     )
     variables.update(from_project)
     variables.update(Variable(k, v) for k, v in plan.parameters.items())
     variables.update(from_files)
     variables.update(settings.overrides)
     variables.update(outputs.values())
-    for parameter in plan.declared:
-        if parameter.sensitive:
-            variables.set(parameter.name, variables.get(parameter.name) or "", sensitive=True)
+    parameter_values.finish_layers(plan.declared, variables)
     return variables
 
 
@@ -180,31 +188,6 @@ def _scoped(
     ]  # fmt: skip
 
 
-def _checked_value(plan: StepPlan, name: str, value: str) -> str:
-    """A parameter's evaluated value in canonical form; StepsError when it is not allowed."""
-    parameter = plan.template.parameter(name) if plan.template is not None else None
-    if parameter is None:
-        return value
-    if parameter.type is ParameterType.CHECKBOX:
-        folded = value.strip().casefold()
-        if folded in ("", "false"):
-            return "False"
-        if folded == "true":
-            return "True"
-        raise StepsError(
-            f"step '{plan.name}': parameter '{parameter.name}' is a checkbox; "
-            f"its value must be True or False, not '{value}'"
-        )
-    if parameter.type is ParameterType.SELECT and value:
-        allowed = [o.value for o in parameter.options]
-        if value not in allowed:
-            raise StepsError(
-                f"step '{plan.name}': parameter '{parameter.name}' must be one of "
-                f"{', '.join(allowed)}, not '{value}'"
-            )
-    return value
-
-
 class Runner:
     def __init__(self, settings: RunSettings, console: Console) -> None:
         self.settings = settings
@@ -213,10 +196,17 @@ class Runner:
         self.artifacts_dir = settings.state_dir / "artifacts" / self.run_id
         self.outputs: dict[str, Variable] = {}
         self.first_failure: StepRecord | None = None
-        self._script_copy_dir: Path | None = None
+        # Directories a step needs outside its working directory, removed when it ends.
+        self._step_dirs: list[Path] = []
+        self._step_names: tuple[str, ...] = ()
+        self._run_variables: dict[str, str] = {}
 
     def run(self, plans: Sequence[StepPlan]) -> RunOutcome:
         check_plans(plans, self.settings)
+        for warning in parameter_values.collision_warnings(plans, self.settings.project_variables):
+            self.console.warning(warning)
+        self._step_names = self.settings.process_steps or tuple(p.name for p in plans)
+        self._run_variables = self._shared_variables()
         report = self.settings.report_path
         if report is not None and report.is_dir():
             raise StepsError(f"--report {report} is a directory", hint="give a file name")
@@ -247,21 +237,46 @@ class Runner:
             return True
         return failed if plan.condition is Condition.FAILURE else not failed
 
+    def _shared_variables(self) -> dict[str, str]:
+        """The system variables every step of the run gets (docs/running.md)."""
+        settings = self.settings
+        system = scoping.context_variables(settings.context, settings.project_name)
+        release = settings.release_number or self.run_id
+        release_id = "Releases-" + scoping.slug(release)
+        environment = settings.context.environment
+        server = (settings.server_uri or "").rstrip("/")
+        # steps knows one space; links use the id of Octopus's default space.
+        app = f"/app#/{_SPACE_ID}"
+        return system | {
+            "Octopus.Space.Id": _SPACE_ID,
+            "Octopus.Space.Name": settings.space or "Default",
+            "Octopus.Release.Number": release,
+            "Octopus.Release.Id": release_id,
+            "Octopus.Release.Notes": "",
+            "Octopus.Deployment.Id": self.run_id,
+            "Octopus.Deployment.Name": f"Deploy to {environment}" if environment else "Deploy",
+            "Octopus.Deployment.Created": datetime.datetime.now().astimezone().isoformat(),
+            "Octopus.Deployment.CreatedBy.Username": _user_name(),
+            "Octopus.Task.Id": f"ServerTasks-{self.run_id}",
+            "Octopus.Web.ServerUri": server,
+            "Octopus.Web.BaseUrl": server,
+            "Octopus.Web.ProjectLink": f"{app}/projects/{system['Octopus.Project.Slug']}",
+            "Octopus.Web.ReleaseLink": f"{app}/releases/{release_id}",
+            "Octopus.Web.DeploymentLink": f"{app}/deployments/{self.run_id}",
+            "OriginalWorkingDirectory": str(Path.cwd()),
+            "Steps.Project.Directory": str(settings.project_dir),
+            "Steps.Run.Id": self.run_id,
+            "Steps.Artifacts.Directory": str(self.artifacts_dir),
+        }
+
     def _system_variables(
         self, index: int, plan: StepPlan, workdir: Path | None
     ) -> dict[str, str]:
-        system = scoping.context_variables(self.settings.context, self.settings.project_name)
-        system |= {
-            "Octopus.Deployment.Id": self.run_id,
-            "Octopus.Release.Number": self.settings.release_number or self.run_id,
+        system = self._run_variables | {
             "Octopus.Action.Name": plan.name,
             "Octopus.Step.Name": plan.name,
             "Octopus.Action.Number": str(index),
             "Octopus.Step.Number": str(index),
-            "OriginalWorkingDirectory": str(Path.cwd()),
-            "Steps.Project.Directory": str(self.settings.project_dir),
-            "Steps.Run.Id": self.run_id,
-            "Steps.Artifacts.Directory": str(self.artifacts_dir),
         }
         if workdir is not None:
             system["Steps.Step.WorkingDirectory"] = str(workdir)
@@ -285,10 +300,12 @@ class Runner:
         )
         try:
             try:
-                script, final = self._prepare(index, plan, workdir)
+                request = self._prepare(index, plan, workdir)
+                result = run_script(request, self.console)
             except StepsError as error:
-                # A value the template rejects, a reference cycle: this step fails, and
-                # the steps after it still run according to their conditions.
+                # A value the template rejects, a reference cycle, a module that would
+                # overwrite a file: this step fails, and the steps after it still run
+                # according to their conditions.
                 return StepRecord(
                     plan.name,
                     plan.template_label,
@@ -298,19 +315,7 @@ class Runner:
                     round(time.monotonic() - clock, 3),
                     self.console.masker.mask(str(error)),
                 )
-            assert plan.template is not None
-            result = run_script(
-                ScriptRequest(
-                    syntax=plan.template.script.syntax,
-                    script=script,
-                    workdir=workdir,
-                    variables=final,
-                    parameters=tuple(self.settings.script_parameters),
-                    timeout=plan.timeout,
-                ),
-                self.console,
-            )
-            if result.error_output and features.flag(final, FAIL_ON_ERROR_OUTPUT):
+            if result.error_output and features.flag(request.variables, FAIL_ON_ERROR_OUTPUT):
                 # Calamari's run-script reports such a script as exit code -1.
                 result = replace(result, outcome=Outcome.FAILED, exit_code=255, result_message=(
                     "the script returned zero exit code but had error output "
@@ -319,22 +324,48 @@ class Runner:
         finally:
             if self.settings.in_place is None and not self.settings.keep_workdir:
                 fsutil.remove_tree(workdir)
-            if self._script_copy_dir is not None:
-                fsutil.remove_tree(self._script_copy_dir)
-                self._script_copy_dir = None
+            for directory in self._step_dirs:
+                fsutil.remove_tree(directory)
+            self._step_dirs.clear()
 
-    def _prepare(self, index: int, plan: StepPlan, workdir: Path) -> tuple[Path, dict[str, str]]:
-        """The step's evaluated variables, and its script placed and substituted."""
+    def _prepare(self, index: int, plan: StepPlan, workdir: Path) -> ScriptRequest:
+        """The step's script placed and substituted, with its variables, parameters and
+        modules."""
+        template = plan.template
+        assert template is not None
+        if self.settings.in_place is None:
+            fsutil.copy_tree(template.root, workdir)
         system = self._system_variables(index, plan, workdir)
         variables = _layers(plan, self.settings, self.outputs, system)
+        if any(p.type is ParameterType.PACKAGE for p in plan.declared):
+            extract_into = workdir if self.settings.in_place is None else self._step_dir("pkg")
+            packages = self.settings.packages
+            variables.update(parameter_values.package_variables(
+                plan.name, plan.declared, variables, packages, extract_into))  # fmt: skip
         unresolved: list[Unresolved] = []
         final = self._evaluate(plan, variables, unresolved)
         # The script sees the values the helpers return (checkbox values as True/False),
         # and a value is never evaluated twice (an escaped ##{X} stays literal).
-        script = self._place_script(plan, workdir, Evaluator.of_values(final), unresolved)
+        evaluator = Evaluator.of_values(final)
+        script_modules = modules.step_modules(plan.modules, final, evaluator, unresolved)
+        script = self._place_script(plan, workdir, evaluator, unresolved)
+        arguments = parameter_values.script_parameters(template, evaluator, unresolved)
         if self.settings.strict_variables and unresolved:
             raise UnresolvedVariablesError("", unresolved)
-        return script, final
+        return ScriptRequest(
+            syntax=template.script.syntax,
+            script=script,
+            workdir=workdir,
+            variables=modules.script_visible(final),
+            parameters=arguments + tuple(self.settings.script_parameters),
+            timeout=plan.timeout,
+            modules=script_modules,
+        )
+
+    def _step_dir(self, purpose: str) -> Path:
+        directory = Path(tempfile.mkdtemp(prefix=f"steps-{self.run_id}-{purpose}-"))
+        self._step_dirs.append(directory)
+        return directory
 
     def _evaluate(
         self, plan: StepPlan, variables: VariableSet, unresolved: list[Unresolved]
@@ -352,7 +383,16 @@ class Runner:
             unresolved.extend(result.unresolved)
         for variable in sensitive:
             self.console.masker.add(final[variable.name])
-        return {name: _checked_value(plan, name, value) for name, value in final.items()}
+        if plan.template is None:
+            return final
+        for name, value in final.items():
+            parameter = plan.template.parameter(name)
+            if parameter is not None:
+                final[name] = parameter_values.checked_value(
+                    plan.name, parameter, value, self._step_names
+                )
+        parameter_values.check_accounts(plan.name, plan.declared, final)
+        return final
 
     def _place_script(
         self, plan: StepPlan, workdir: Path, evaluator: Evaluator, unresolved: list[Unresolved]
@@ -360,8 +400,6 @@ class Runner:
         """Put the (substituted) script where it will run and return its path."""
         assert plan.template is not None
         script = plan.template.script
-        if self.settings.in_place is None:
-            fsutil.copy_tree(plan.template.root, workdir)
         if not self.settings.substitute_script and script.file is not None:
             return plan.template.root / script.file
         body = script.body
@@ -371,8 +409,7 @@ class Runner:
             unresolved.extend(result.unresolved)
         if self.settings.in_place is not None:
             # Never rewrite the user's own file: the substituted copy goes to a private dir.
-            self._script_copy_dir = Path(tempfile.mkdtemp(prefix=f"steps-{self.run_id}-script-"))
-            target = self._script_copy_dir / Path(script.file or "script").name
+            target = self._step_dir("script") / Path(script.file or "script").name
         else:
             extension = get_language(script.syntax).extension
             target = workdir / (script.file or f"script{extension}")
@@ -505,6 +542,14 @@ class Runner:
         )
         write_report(path, record, self.console.masker)
         return RunOutcome(exit_code, path, record)
+
+
+def _user_name() -> str:
+    """Who started the run (Octopus.Deployment.CreatedBy.Username); "" when unknown."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""
 
 
 def _script_source(plan: StepPlan) -> str:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steptemplates.console import Console, Level
-from steptemplates.execution.languages import get_language
+from steptemplates.execution.languages import Language, get_language
+from steptemplates.execution.languages.base import ModuleFile
+from steptemplates.execution.modules import module_file
 from steptemplates.execution.process import Ending, run_process
 from steptemplates.execution.service_messages import ServiceMessage, parse_message
 
@@ -22,6 +24,8 @@ class ScriptRequest:
     variables: Mapping[str, str]  # final values, names as spelled
     parameters: Sequence[str] = ()
     timeout: float | None = None
+    # Script modules, bodies substituted; the script's language writes those of its syntax.
+    modules: Sequence[ModuleFile] = ()
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,25 @@ def run_script(request: ScriptRequest, console: Console) -> ScriptResult:
     language = get_language(request.syntax)
     language.check_available()
     output = _ScriptOutput(console, request.workdir.absolute())
-    with tempfile.TemporaryDirectory(prefix="steps-") as private_dir:
-        argv = language.prepare(
-            request.script.absolute(), Path(private_dir), request.variables, request.parameters
-        )
-        result = run_process(argv, request.workdir, output.stdout, output.stderr, request.timeout)
+    script = request.script.absolute()
+    # Calamari deletes module files after the script; only those prepare created go.
+    before = _module_files(script, request.modules, language)
+    created: set[Path] = set()
+    try:
+        with tempfile.TemporaryDirectory(prefix="steps-") as private_dir:
+            try:
+                argv = language.prepare(
+                    script, Path(private_dir), request.variables, request.parameters,
+                    request.modules,
+                )  # fmt: skip
+            finally:
+                created = _module_files(script, request.modules, language) - before
+            result = run_process(
+                argv, request.workdir, output.stdout, output.stderr, request.timeout
+            )
+    finally:
+        for path in created:
+            path.unlink(missing_ok=True)
     if result.output_cut_off and result.ending is Ending.EXITED:
         console.line(
             Level.VERBOSE,
@@ -82,6 +100,13 @@ def run_script(request: ScriptRequest, console: Console) -> ScriptResult:
         result_message=output.result_message,
         error_output=output.error_output,
     )
+
+
+def _module_files(script: Path, modules: Sequence[ModuleFile], language: Language) -> set[Path]:
+    """The module files of the script's syntax that exist beside it now."""
+    paths = (module_file(script, m, language.extension) for m in modules
+             if m.syntax == language.syntax)  # fmt: skip
+    return {path for path in paths if path.is_symlink() or path.exists()}
 
 
 def _outcome(ending: Ending, exit_code: int | None) -> Outcome:

@@ -8,13 +8,14 @@ verified template directory (``materialize``). Resolution may use the network; w
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from steptemplates.cache import Cache
 from steptemplates.console import Console
+from steptemplates.errors import NoMatchingVersionError
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import (
     GitHubRequirement,
@@ -26,6 +27,9 @@ from steptemplates.manifest import (
     TemplateRef,
 )
 from steptemplates.source_config import NamedSource
+from steptemplates.templates import ScriptModule, Template, load_module, load_template
+from steptemplates.templates.model import ModuleNeed
+from steptemplates.versions import Version
 
 T = TypeVar("T")
 
@@ -137,6 +141,14 @@ def source_kind(requirement: Requirement) -> str:
 
 def lock_identity(ref: TemplateRef) -> dict[str, str]:
     """The lock fields that must match for a locked entry to still satisfy ``ref``."""
+    fields = _source_identity(ref)
+    if ref.kind != "package":
+        # Another file in the same source is another template: relocked, never kept.
+        fields["template"] = ref.template or ""
+    return fields
+
+
+def _source_identity(ref: TemplateRef) -> dict[str, str]:
     source = ref.source
     if isinstance(source, GitHubRequirement):
         return {
@@ -175,12 +187,53 @@ def lock_identity(ref: TemplateRef) -> dict[str, str]:
     return fields
 
 
+class NoVersionInRange(NoMatchingVersionError):
+    """No version a source offers is in a range; ``available`` is what it offers, so that
+    a caller combining several ranges can say which versions came nearest."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        available: Collection[Version] = (),
+        prereleases: bool = False,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.available = tuple(sorted(available))
+        self.prereleases = prereleases
+
+
+Loaded = Template | ScriptModule
+
+
+def load_entry(root: Path, entry_kind: str, file: str | None, origin: str) -> Loaded | None:
+    """The template or script module an entry holds (``file`` names it inside ``root``);
+    None for a package, whose content steps does not read."""
+    if entry_kind == "module":
+        return load_module(root, file=file, origin=origin)
+    if entry_kind == "template":
+        return load_template(root, file=file, origin=origin)
+    return None
+
+
+def reread_on_lock(entry: LockedTemplate | None, entry_kind: str) -> bool:
+    """Whether an entry that still fits is locked again all the same: a local template or
+    module may have changed what it needs, and reading it costs no network."""
+    return entry is not None and entry.source == "path" and entry_kind != "package"
+
+
+def needs_text(needs: Iterable[ModuleNeed]) -> tuple[str, ...]:
+    """Module needs as the lock records them: "Name range", "*" for any version, sorted."""
+    return tuple(sorted(f"{need.name} {need.version or '*'}" for need in needs))
+
+
 def for_kind(
     kind: str, context: SourceContext, manifest_dir: Path, entry_kind: str = "template"
 ) -> Source:
     """The source for lock entries of ``kind`` (see ``lockfile.SOURCES``) holding
-    ``entry_kind`` (template, package): templates are checked to load before they are
-    locked or cached."""
+    ``entry_kind`` (template, package, module): templates and modules are checked to load
+    before they are locked or cached."""
     # Imported here: the source modules import this one. By module path, because a name
     # bound in this package (such as ``git``) would shadow a submodule of the same name.
     if kind == "git":

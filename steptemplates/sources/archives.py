@@ -25,8 +25,7 @@ from steptemplates.cache import EntryStatus
 from steptemplates.errors import LockMismatchError, NetworkError, OfflineError, StepsError
 from steptemplates.http_client import Auth, Downloaded, origin_of
 from steptemplates.lockfile import LockedTemplate
-from steptemplates.sources import SourceContext
-from steptemplates.templates import load_template
+from steptemplates.sources import SourceContext, load_entry
 
 MEMO_DIR = "artifacts"  # under the cache root (cache.REMEMBERED_DIRS)
 
@@ -48,6 +47,9 @@ class Unpacking:
     # Descend into the archive's only top-level directory, when that is all it holds
     # (GitHub's source archives always; tarballs of a template folder usually).
     strip_single_top: bool = True
+    # The template (or module) file inside, after subdir, checked to load (None: the one
+    # steptemplate.toml or Octopus JSON file at the top).
+    template: str | None = None
 
 
 class ArchiveSource:
@@ -79,7 +81,7 @@ class ArchiveSource:
         return None
 
     def unpacking(self, entry: LockedTemplate) -> Unpacking:
-        return Unpacking(subdir=entry.subdir)
+        return Unpacking(subdir=entry.subdir, template=entry.template)
 
     def label(self, name: str) -> str:
         return f"{self.entry_kind} '{name}'"
@@ -276,8 +278,7 @@ class ArchiveSource:
                     )
                 tree.rmdir()
                 os.rename(chosen, tree)
-            if self.entry_kind == "template":
-                load_template(tree, origin=f"{label} ({where})")
+            load_entry(tree, self.entry_kind, unpacking.template, f"{label} ({where})")
 
         return self.cache.store(fill)
 

@@ -6,15 +6,14 @@ import contextlib
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from steptemplates import git
 from steptemplates.cache import EntryStatus
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import GitRequirement, TemplateRef
-from steptemplates.sources import SourceContext
-from steptemplates.templates import load_template
+from steptemplates.sources import NoVersionInRange, SourceContext, load_entry
 from steptemplates.versions import Version, parse_range, version_from_tag
 
 
@@ -50,7 +49,7 @@ class GitSource:
                     git.fetch(mirror, requirement.url, [target.want], credentials)
                 at = target.tag or target.commit[:12]
                 entry_integrity, _path = self._extract(
-                    mirror, target.commit, requirement, label, at
+                    mirror, target.commit, requirement, ref.template, label, at
                 )
         return LockedTemplate(
             name=ref.name,
@@ -62,6 +61,7 @@ class GitSource:
             tag=target.tag,
             commit=target.commit,
             integrity=entry_integrity,
+            template=ref.template,
         )
 
     def remote_refs(self, url: str, label: str) -> git.RemoteRefs:
@@ -147,20 +147,34 @@ class GitSource:
         return found
 
     def _extract(
-        self, mirror: Path, commit: str, requirement: GitRequirement, label: str, at: str
+        self,
+        mirror: Path,
+        commit: str,
+        requirement: GitRequirement,
+        template: str | None,
+        label: str,
+        at: str,
     ) -> tuple[str, Path]:
+        where = requirement.url + (f"//{requirement.subdir}" if requirement.subdir else "")
+
         def fill(directory: Path) -> None:
             try:
-                git.extract_tree(mirror, commit, requirement.subdir, directory)
+                _extract_entry(mirror, commit, requirement.subdir, template, directory)
             except git.MissingSubdirError as exc:
                 raise StepsError(
                     f"{label}: {exc.describe()} in {requirement.url} at {at}",
                     hint="check 'subdir' in steps.toml",
                 ) from None
-            # Checked before the entry is published, so the cache only ever holds templates.
-            where = requirement.url + (f"//{requirement.subdir}" if requirement.subdir else "")
-            if self.entry_kind == "template":
-                load_template(directory, origin=f"{label} ({where} at {at})")
+            except git.MissingFileError as exc:
+                absent = exc.problem == git.MissingFileError.ABSENT
+                fact = f"there is no file '{template}'" if absent else f"'{template}' {exc.problem}"
+                raise StepsError(
+                    f"{label}: {fact} in {where} at {at}",
+                    hint="check 'template' in steps.toml (a path inside the source, after "
+                    "'subdir')",
+                ) from None
+            # Checked before the entry is published, so the cache only ever holds what loads.
+            load_entry(directory, self.entry_kind, template, f"{label} ({where} at {at})")
 
         return self.cache.store(fill)
 
@@ -212,7 +226,9 @@ class GitSource:
                 )
             requirement = GitRequirement(url=entry.url, subdir=entry.subdir)
             at = entry.tag or entry.commit[:12]
-            found, path = self._extract(mirror, entry.commit, requirement, label, at)
+            found, path = self._extract(
+                mirror, entry.commit, requirement, entry.template, label, at
+            )
         if found != entry.integrity:
             raise LockMismatchError(
                 f"{label}: the files at {entry.describe()} hash to {found}, "
@@ -287,10 +303,43 @@ def _select_version(
             hint = None  # the reason says how to allow prereleases
         else:
             hint = "change 'version' in steps.toml to a range one of them is in"
-        raise StepsError(f"{label} ({requirement.url}): {reason}", hint=hint)
+        raise NoVersionInRange(
+            f"{label} ({requirement.url}): {reason}",
+            hint=hint,
+            available=by_version,
+            prereleases=requirement.prereleases,
+        )
     tag = by_version[chosen]
     found = tags[tag]
     return _Target(found.commit_sha, found.object_sha, tag, str(chosen))
+
+
+def _extract_entry(
+    mirror: Path, commit: str, subdir: str, template: str | None, directory: Path
+) -> None:
+    """Fill an entry: the (sub)tree, or with a template file named, just what it needs.
+
+    An Octopus JSON file holds everything it runs, so the entry holds that one file; a
+    steptemplate.toml may name script files next to it, so its directory comes along.
+    Either way the file keeps its path relative to ``subdir``.
+    """
+    if template is None:
+        git.extract_tree(mirror, commit, subdir, directory)
+        return
+    inside = f"{subdir}/{template}" if subdir else template
+    if PurePosixPath(template).suffix.lower() == ".json":
+        git.extract_file(mirror, commit, inside, directory / template)
+        return
+    folder = PurePosixPath(template).parent.as_posix()
+    if folder == ".":
+        git.extract_tree(mirror, commit, subdir, directory)
+        return
+    target = directory / folder
+    target.mkdir(parents=True)
+    try:
+        git.extract_tree(mirror, commit, f"{subdir}/{folder}" if subdir else folder, target)
+    except git.MissingSubdirError:
+        raise git.MissingFileError(inside, commit) from None
 
 
 def _suggest(kind: str, wanted: str, available: dict[str, git.RemoteRef]) -> str:

@@ -25,6 +25,7 @@ from steptemplates.errors import StepsError
 from steptemplates.http_client import Auth, Downloaded, HttpStatusError, JsonResponse, origin_of
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import GitHubRequirement, TemplateRef, github_api_url
+from steptemplates.sources import NoVersionInRange
 from steptemplates.sources.archives import ArchiveSource, Unpacked, Unpacking
 from steptemplates.versions import Version, VersionRange, parse_range, version_from_tag
 
@@ -90,7 +91,7 @@ class GitHubSource(ArchiveSource):
             commit = chosen.offer.commit or api.commit_of(chosen.offer.tag)
             artifact, file = f"{api.repo.url}/tarball/{commit}", _archive_name(api.repo, chosen)
         unpacked = self.recall(artifact, requirement.subdir) or self._fetch(
-            api, requirement, chosen.offer.tag, artifact, file
+            api, requirement, chosen.offer.tag, artifact, file, ref.template
         )
         return LockedTemplate(
             name=ref.name,
@@ -107,10 +108,17 @@ class GitHubSource(ArchiveSource):
             file=file,
             sha256=unpacked.sha256,
             integrity=unpacked.integrity,
+            template=ref.template,
         )
 
     def _fetch(
-        self, api: _Api, requirement: GitHubRequirement, tag: str, artifact: str, file: str
+        self,
+        api: _Api,
+        requirement: GitHubRequirement,
+        tag: str,
+        artifact: str,
+        file: str,
+        template: str | None,
     ) -> Unpacked:
         """Download and unpack an artifact into the cache (an asset's bytes are kept too)."""
         is_asset = requirement.asset is not None
@@ -125,7 +133,8 @@ class GitHubSource(ArchiveSource):
                 store=False,
             )
         )
-        where, unpacking = _where(requirement, tag), Unpacking(requirement.subdir)
+        where = _where(requirement, tag)
+        unpacking = Unpacking(requirement.subdir, template=template)
         # A source archive is dropped once unpacked: without a stable sha256 it could never
         # be found in downloads/ again.
         found = self.unpack_download(
@@ -407,7 +416,12 @@ def _select_version(
     else:
         reason = wanted.describe_no_match(allowed, prereleases=prereleases)
         hint = _no_match_hint(requirement, wanted, allowed)
-    raise StepsError(f"{label} (GitHub {requirement.repo}): {reason}", hint=hint)
+    raise NoVersionInRange(
+        f"{label} (GitHub {requirement.repo}): {reason}",
+        hint=hint,
+        available=allowed,
+        prereleases=prereleases,
+    )
 
 
 def _no_match_hint(

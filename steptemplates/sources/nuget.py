@@ -26,6 +26,7 @@ from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import NuGetRequirement, TemplateRef
 from steptemplates.packages.identity import identify
 from steptemplates.source_config import NamedSource, for_url
+from steptemplates.sources import NoVersionInRange
 from steptemplates.sources.archives import (
     ArchiveSource,
     Unpacked,
@@ -96,7 +97,7 @@ class NuGetSource(ArchiveSource):
                 label,
                 f"{requirement.package_id} {release.version}"
                 + (f"//{requirement.subdir}" if requirement.subdir else ""),
-                self._unpacking(requirement.subdir),
+                self._unpacking(requirement.subdir, ref.template),
                 check=self._identity_check(label, release),
             )
             unpacked = Unpacked(downloaded.sha256, found)
@@ -113,6 +114,7 @@ class NuGetSource(ArchiveSource):
             file=release.file_name,
             sha256=unpacked.sha256,
             integrity=unpacked.integrity,
+            template=ref.template,
         )
 
     def _package_base(self, label: str, feed: str, auth: Auth | None) -> str:
@@ -232,12 +234,12 @@ class NuGetSource(ArchiveSource):
         return self._hint(entry.url)
 
     def unpacking(self, entry: LockedTemplate) -> Unpacking:
-        return self._unpacking(entry.subdir)
+        return self._unpacking(entry.subdir, entry.template)
 
     @staticmethod
-    def _unpacking(subdir: str) -> Unpacking:
+    def _unpacking(subdir: str, template: str | None) -> Unpacking:
         # A package's files sit at its root; a lone folder there is content, not a wrapper.
-        return Unpacking(subdir=subdir, strip_single_top=False)
+        return Unpacking(subdir=subdir, strip_single_top=False, template=template)
 
     # --- credentials ---
 
@@ -359,7 +361,12 @@ def select_version(label: str, requirement: NuGetRequirement, listed: set[Versio
     else:
         hint = "change 'version' in steps.toml to a range one of them is in"
     where = f"{requirement.package_id} in {requirement.feed}"
-    raise StepsError(f"{label} ({where}): {reason}", hint=hint)
+    raise NoVersionInRange(
+        f"{label} ({where}): {reason}",
+        hint=hint,
+        available=listed,
+        prereleases=requirement.prereleases,
+    )
 
 
 def _parsed(text: str) -> Version | None:

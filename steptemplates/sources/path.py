@@ -13,8 +13,7 @@ from pathlib import Path
 from steptemplates.errors import StepsError
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import PathRequirement, TemplateRef
-from steptemplates.sources import SourceContext
-from steptemplates.templates import load_template
+from steptemplates.sources import SourceContext, load_entry
 
 
 class PathSource:
@@ -29,17 +28,18 @@ class PathSource:
         requirement = ref.source
         assert isinstance(requirement, PathRequirement)
         self._check(ref.name, requirement.path, requirement.resolved)
-        if self.entry_kind == "template":
-            origin = f"template '{ref.name}' ({requirement.path})"
-            load_template(requirement.resolved, origin=origin)
-        else:
+        if self.entry_kind == "package":
             _check_package(ref.name, requirement.path, requirement.resolved)
+        else:
+            origin = f"{self.entry_kind} '{ref.name}' ({requirement.path})"
+            load_entry(requirement.resolved, self.entry_kind, ref.template, origin)
         return LockedTemplate(
             name=ref.name,
             source="path",
             requested="path",
             path=requirement.path,
             version=requirement.version,
+            template=ref.template,
         )
 
     def from_cache(self, entry: LockedTemplate) -> Path:
@@ -52,9 +52,9 @@ class PathSource:
         return resolved
 
     def _check(self, name: str, written: str, resolved: Path) -> None:
-        if self.entry_kind == "template" and not resolved.is_dir():
+        if self.entry_kind != "package" and not resolved.is_dir():
             raise StepsError(
-                f"template '{name}': directory {written} does not exist",
+                f"{self.entry_kind} '{name}': directory {written} does not exist",
                 hint="fix 'path' in steps.toml",
             )
         if not resolved.exists():

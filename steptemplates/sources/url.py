@@ -39,9 +39,8 @@ class UrlSource(ArchiveSource):
             store=False,
         )
         where = url + (f"//{requirement.subdir}" if requirement.subdir else "")
-        found = self.unpack_download(
-            downloaded, file_name, label, where, Unpacking(requirement.subdir)
-        )
+        unpacking = Unpacking(requirement.subdir, template=ref.template)
+        found = self.unpack_download(downloaded, file_name, label, where, unpacking)
         return LockedTemplate(
             name=ref.name,
             source="http",
@@ -52,6 +51,7 @@ class UrlSource(ArchiveSource):
             file=file_name,
             sha256=downloaded.sha256,
             integrity=found,
+            template=ref.template,
         )
 
     def auth_for(self, entry: LockedTemplate) -> Auth | None:

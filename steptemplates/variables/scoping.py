@@ -378,16 +378,36 @@ def _listing(names: tuple[str, ...]) -> str:
 def context_variables(context: Context, project_name: str) -> dict[str, str]:
     """The system variables a run's context provides, under Octopus's names.
 
-    Calamari also offers every environment variable as ``env:NAME`` (``#{env:HOME}``).
+    Ids are readable and stable (``Environments-production``), since steps has no server to
+    number them. Calamari also offers every environment variable as ``env:NAME``
+    (``#{env:HOME}``).
     """
+    machine = context.target or socket.gethostname()
     values = {f"env:{name}": value for name, value in os.environ.items()}
     values |= {
         "Octopus.Project.Name": project_name,
+        "Octopus.Project.Slug": slug(project_name),
+        "Octopus.Project.Id": _octopus_id("Projects", project_name),
         "Octopus.Environment.Name": context.environment or "",
-        "Octopus.Machine.Name": context.target or socket.gethostname(),
+        "Octopus.Environment.Id": _octopus_id("Environments", context.environment),
+        "Octopus.Machine.Name": machine,
+        "Octopus.Machine.Id": _octopus_id("Machines", machine),
         "Octopus.Machine.Roles": ",".join(context.roles),
         "Octopus.Deployment.Tenant.Name": context.tenant or "",
+        "Octopus.Deployment.Tenant.Id": _octopus_id("Tenants", context.tenant),
     }
     if context.tenant:
         values["Octopus.Tenant.Name"] = context.tenant
+        values["Octopus.Tenant.Id"] = values["Octopus.Deployment.Tenant.Id"]
     return values
+
+
+def slug(name: str) -> str:
+    """``name`` as Octopus writes it in URLs: lower case, words joined by ``-``."""
+    words = "".join(c if c.isalnum() else " " for c in name.casefold()).split()
+    return "-".join(words)
+
+
+def _octopus_id(kind: str, name: str | None) -> str:
+    """``Environments-production`` for ``Production``; "" without a name."""
+    return f"{kind}-{slug(name)}" if name else ""

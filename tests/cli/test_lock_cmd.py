@@ -209,7 +209,8 @@ def test_upgrade_of_an_unknown_template(steps: Steps, catalog: Catalog) -> None:
     failed = steps.fails("lock", "--upgrade-template", "gret")
 
     assert failed.error == (
-        "cannot upgrade gret: not a template or package in steps.toml; see `steps list`"
+        "cannot upgrade gret: not a template, package or script module in steps.toml; "
+        "see `steps list`"
     )
 
 

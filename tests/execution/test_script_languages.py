@@ -50,32 +50,6 @@ def test_installed_interpreters_are_found(syntax: str) -> None:
     get_language(syntax).check_available()
 
 
-@pytest.mark.parametrize(
-    ("syntax", "executable"),
-    [("powershell", "pwsh"), ("csharp", "dotnet-script"), ("fsharp", "dotnet")],
-)
-def test_detected_but_not_yet_runnable(
-    syntax: str, executable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Only found on PATH, never run.
-    (tmp_path / executable).touch(mode=0o755)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    language = get_language(syntax)
-    expected = (
-        f"running {syntax} scripts is not supported yet by this version of steps; "
-        f"{executable} is installed, but steps has no {syntax} bootstrap yet"
-    )
-    with pytest.raises(StepsError) as caught:
-        language.check_available()
-    assert str(caught.value) == expected
-    private = tmp_path / "private"
-    private.mkdir()
-    with pytest.raises(StepsError) as caught:
-        language.prepare(tmp_path / f"script{language.extension}", private, {}, ())
-    assert str(caught.value) == expected
-    assert list(private.iterdir()) == []
-
-
 def test_every_template_syntax_has_a_language() -> None:
     assert SYNTAXES == SCRIPT_SYNTAXES
     assert [syntax_for_extension(e) for e in (".sh", ".PY", ".ps1", ".csx", ".fsx", ".rb")] == [

@@ -203,15 +203,24 @@ def printwarning(message: object) -> None:
     _print_in_mode("warning", message)
 
 
-def run(script: str, variables_file: str) -> None:
-    """Load and delete the variables file, then run ``script`` as ``__main__`` with the helpers."""
+def run(script: str, variables_file: str, keep_bytecode: bool = True) -> None:
+    """Load and delete the variables file, then run ``script`` as ``__main__`` with the helpers.
+
+    ``keep_bytecode=False`` stops imports writing ``__pycache__`` directories.
+    """
     with open(variables_file, encoding="utf-8") as file:
         octopusvariables.update(json.load(file))
     os.remove(variables_file)
     sys.argv = [script, *sys.argv[1:]]
+    if not keep_bytecode:
+        sys.dont_write_bytecode = True
     # Imports resolve in the working directory, where Calamari puts the script and its
-    # modules, rather than in the private directory holding this bootstrap.
+    # modules, and beside the script, rather than in the private directory holding this
+    # bootstrap.
     sys.path[0] = os.getcwd()
+    script_directory = os.path.dirname(os.path.abspath(script))
+    if script_directory != sys.path[0]:
+        sys.path.insert(1, script_directory)
     script_globals: dict[str, Any] = {
         "sys": sys,
         "os": os,

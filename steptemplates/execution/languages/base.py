@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -65,31 +66,37 @@ def write_private(path: Path, text: str) -> None:
         file.write(text)
 
 
-@dataclass(frozen=True)
-class Unsupported:
-    """A syntax whose interpreter steps can detect but cannot run scripts for yet."""
+# --- the private file the .NET languages (powershell, csharp, fsharp) read ----------------
+#
+# One record a line: a kind word, then its fields, each the base64 of the field's UTF-16
+# code units, separated by single spaces. Base64 holds no space or line break, so the
+# bootstraps split lines and fields without any quoting rules, and UTF-16 is what .NET
+# strings are made of, so every value arrives exactly, NULs included; only a lone surrogate,
+# which .NET will not decode, arrives as U+FFFD.
 
-    syntax: str
-    extension: str
-    executable: str
-    install: str
 
-    def check_available(self) -> None:
-        require_executable(self.syntax, self.executable, self.install)
-        raise self._unsupported()
+def dotnet_field(text: str) -> str:
+    """``text`` as a field of the values file."""
+    return base64.b64encode(text.encode("utf-16-le", "surrogatepass")).decode("ascii")
 
-    def prepare(
-        self,
-        script: Path,
-        private_dir: Path,
-        variables: Mapping[str, str],
-        parameters: Sequence[str],
-        modules: Sequence[ModuleFile] = (),
-    ) -> list[str]:
-        raise self._unsupported()
 
-    def _unsupported(self) -> StepsError:
-        return StepsError(
-            f"running {self.syntax} scripts is not supported yet by this version of steps",
-            hint=f"{self.executable} is installed, but steps has no {self.syntax} bootstrap yet",
+def write_records(path: Path, records: Iterable[tuple[str, ...]]) -> None:
+    """Write the values file: each record is ``(kind, field, ...)``; only the user can read it."""
+    lines = [" ".join([kind, *map(dotnet_field, fields)]) for kind, *fields in records]
+    write_private(path, "".join(line + "\n" for line in lines))
+
+
+def verbatim_string(text: str) -> str:
+    """``text`` as a C# and F# verbatim string literal (``@"..."``, quotes doubled)."""
+    return '@"' + text.replace('"', '""') + '"'
+
+
+def load_directive_path(path: Path, syntax: str) -> str:
+    """``path`` for a ``#load "..."`` line, which has no way to hold a quote or line break."""
+    text = str(path)
+    if '"' in text or "\n" in text or "\r" in text:
+        raise StepsError(
+            f"{syntax} cannot load {text!r}: its path holds a double quote or line break",
+            hint="rename it or run it from a directory whose path has neither",
         )
+    return text

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+# A module object, not its names: execution.modules imports this package in turn.
+from steptemplates.execution import modules as module_files
 from steptemplates.execution.bootstrap.helpers import parse_path
 from steptemplates.execution.languages.base import (
     ModuleFile,
@@ -39,13 +41,19 @@ class Bash:
         helpers.write_text(bootstrap_resource("helpers.sh"), encoding="utf-8")
         variables_file = private_dir / "variables.sh"
         write_private(variables_file, variables_script(variables))
+        # Calamari leaves sourcing a module to the script; autoload ones are sourced here.
+        written = module_files.write_modules(
+            script, modules, self.syntax, self.extension, _lf_endings
+        )
+        autoloaded = [path for module, path in written if module.autoload]
         bootstrap = private_dir / "bootstrap.sh"
         bootstrap.write_text(
             f"source {quote(str(helpers))}\n"
             f"source {quote(str(variables_file))}\n"
             f"rm -f -- {quote(str(variables_file))}\n"
+            + "".join(f"source {quote(str(path))}\n" for path in autoloaded)
             # With no arguments, source passes on the bootstrap's own: the parameters.
-            f"source {quote(str(source))}\n",
+            + f"source {quote(str(source))}\n",
             encoding="utf-8",
         )
         # `bash -c` makes $0 the script's own path, so `dirname "$0"` finds the files next
@@ -131,6 +139,10 @@ def _spell(steps: Sequence[tuple[bool, str]]) -> str:
         f"[{text}]" if is_index else f".{text}" if position else text
         for position, (is_index, text) in enumerate(steps)
     )
+
+
+def _lf_endings(text: str) -> str:
+    return text.replace("\r\n", "\n")
 
 
 def _with_lf_endings(script: Path, private_dir: Path) -> Path:

@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+# A module object, not its names: execution.modules imports this package in turn.
+from steptemplates.execution import modules as module_files
 from steptemplates.execution.languages.base import (
     ModuleFile,
     bootstrap_resource,
@@ -35,11 +37,11 @@ class Python:
     ) -> list[str]:
         variables_file = private_dir / "variables.json"
         write_private(variables_file, json.dumps(dict(variables)))
+        written = module_files.write_modules(script, modules, self.syntax, self.extension)
+        # Importing a module must not leave a __pycache__ beside it once it is removed.
+        call = f"run({str(script)!r}, {str(variables_file)!r}, keep_bytecode={not written})"
         bootstrap = private_dir / "bootstrap.py"
-        bootstrap.write_text(
-            bootstrap_resource("helpers.py") + f"\nrun({str(script)!r}, {str(variables_file)!r})\n",
-            encoding="utf-8",
-        )
+        bootstrap.write_text(bootstrap_resource("helpers.py") + f"\n{call}\n", encoding="utf-8")
         return ["python3", "-u", str(bootstrap), *parameters]
 
 
