@@ -16,6 +16,7 @@ import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -39,7 +40,7 @@ from dulwich.object_store import (
     peel_sha,
     tree_lookup_path,
 )
-from dulwich.objects import S_ISGITLINK, Commit, ObjectID, SubmoduleEncountered
+from dulwich.objects import S_ISGITLINK, Commit, ObjectID, SubmoduleEncountered, Tag
 from dulwich.protocol import DEFAULT_GIT_PROTOCOL_VERSION_FETCH, PEELED_TAG_SUFFIX, Protocol
 from dulwich.refs import Ref
 from dulwich.repo import Repo
@@ -404,6 +405,45 @@ def find_commit(mirror: Path, prefix: str) -> str | None:
             hint="give more characters of the commit sha",
         )
     return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class ObjectFacts:
+    """A tag or commit as stored: when it was made, and its signature with what was signed.
+
+    ``payload`` is the raw object without the signature, the bytes a verifier checks the
+    signature against (for a tag, the signature is its message's tail; for a commit, the
+    ``gpgsig`` header). ``message`` is a tag's or commit's message without the signature."""
+
+    sha: str
+    kind: str  # "tag" or "commit"
+    date: datetime  # tagger time for a tag, committer time for a commit (UTC)
+    message: str
+    signature: bytes | None
+    payload: bytes
+
+
+def read_object(mirror: Path, sha: str) -> ObjectFacts:
+    """What the mirror holds for the tag or commit ``sha``; StepsError when it lacks it."""
+    with _read_mirror(mirror) as repo:
+        try:
+            obj = repo.object_store[_oid(sha)]
+        except KeyError:
+            raise StepsError(f"the git mirror {mirror} lacks object {sha}") from None
+        if isinstance(obj, Tag):
+            payload, signature = obj.raw_without_sig(), obj.signature
+            when, offset = obj.tag_time, obj.tag_timezone
+        elif isinstance(obj, Commit):
+            payload, signature = obj.raw_without_sig(), obj.gpgsig
+            when, offset = obj.commit_time, obj.commit_timezone
+        else:
+            raise StepsError(f"git object {sha} is a {obj.type_name.decode()}, not a tag or commit")
+        message = obj.message.decode("utf-8", "replace")
+        if signature and isinstance(obj, Tag):
+            message = message.split(signature.decode("utf-8", "replace"), 1)[0]
+    date = datetime.fromtimestamp(when, tz=timezone(timedelta(seconds=offset))).astimezone(UTC)
+    kind = "tag" if isinstance(obj, Tag) else "commit"
+    return ObjectFacts(sha, kind, date, message.strip(), signature or None, payload)
 
 
 class MissingSubdirError(StepsError):

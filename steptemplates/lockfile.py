@@ -22,6 +22,7 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 _FIELDS = ("name", "source", "url", "id", "path", "subdir", "asset", "template", "requested")
 _PIN_FIELDS = (
     "version", "tag", "commit", "artifact", "file", "sha256", "integrity", "template-version",
+    "signer",
 )  # fmt: skip
 KINDS = ("template", "package", "module")
 SOURCES = ("git", "path", "github", "nuget", "http")
@@ -54,6 +55,9 @@ class LockedTemplate:
     # The script modules this template or module needs, "Name range" each (range "*" for
     # any), so that a kept entry's needs are known without reading the template again.
     needs: tuple[str, ...] = ()
+    # Who signed the locked tag or commit, when the source requires signatures:
+    # "ssh SHA256:<key fingerprint> <principal>" or "gpg <key fingerprint> <user id>".
+    signer: str | None = None
 
     @property
     def pin(self) -> str:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from steptemplates import deploy_settings, source_config, tomlfile
 from steptemplates.errors import StepsError
+from steptemplates.registries import location as registry_location
+from steptemplates.registries.location import RegistryLocation
 from steptemplates.source_config import NamedSource
 from steptemplates.templates.model import ModuleNeed, module_name_problem
 from steptemplates.variables import scoping
@@ -28,8 +30,9 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 _TOP_KEYS = (
     "project", "sources", "templates", "packages", "modules", "variables", "steps", "targets",
+    "registries",
 )  # fmt: skip
-_PROJECT_KEYS = ("name", "environments", "tenants", "server-uri", "space")
+_PROJECT_KEYS = ("name", "environments", "tenants", "server-uri", "space", "cooldown")
 _TARGET_KEYS = ("roles",)
 _GIT_KEYS = (
     "git",
@@ -42,6 +45,8 @@ _GIT_KEYS = (
     "token-env",
     "username",
     "template",
+    "verify",
+    "signers",
 )
 _PATH_KEYS = ("path", "template")
 _GITHUB_KEYS = (
@@ -86,6 +91,10 @@ class GitRequirement:
     prereleases: bool = False
     token_env: str | None = None
     username: str | None = None
+    # Provenance (docs/provenance.md): "ssh" or "gpg" when versions must be signed, by one
+    # of ``signers`` (public keys, or files holding them, as written in steps.toml).
+    verify: str | None = None
+    signers: tuple[str, ...] = ()
 
     @property
     def requested(self) -> str:
@@ -222,6 +231,10 @@ class Manifest:
     # [project] server-uri and space: Octopus.Web.ServerUri and Octopus.Space.Name.
     server_uri: str | None = None
     space: str | None = None
+    # [registries.NAME]: where `steps search` and `steps add NAME` look (with the user's).
+    registries: Mapping[str, RegistryLocation] = field(default_factory=dict)
+    # [project] cooldown: days a version must have been out before `update` takes it.
+    cooldown_days: float | None = None
 
     def requirement(self, kind: str, name: str) -> TemplateRef | None:
         return self.refs(kind).get(name)
@@ -276,12 +289,14 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
     environments: tuple[str, ...] = ()
     tenants: tuple[str, ...] = ()
     server_uri = space = None
+    cooldown_days = None
     if project is not None:
         project_name = project.string("name", default=project_name) or project_name
         environments = _declared_names(project, "environments", "environment")
         tenants = _declared_names(project, "tenants", "tenant")
         server_uri = project.string("server-uri")
         space = project.string("space")
+        cooldown_days = _cooldown(project)
         project.reject_unknown(_PROJECT_KEYS)
     sources = _sources(root.table("sources"))
     templates = _templates(root.table("templates"), path.parent, sources)
@@ -291,6 +306,7 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
     steps = tuple(_step(table, path.parent) for table in root.tables("steps"))
     _check_steps(steps, root.tables("steps"), templates, packages, modules)
     targets = _targets(root.table("targets"))
+    registries = registry_location.from_table(root.table("registries"), FILE_NAME, path.parent)
     root.reject_unknown(_TOP_KEYS)
     loaded = Manifest(
         path,
@@ -306,6 +322,8 @@ def from_document(doc: tomlfile.TomlDocument) -> Manifest:
         modules,
         server_uri,
         space,
+        registries,
+        cooldown_days,
     )
     scoping.check_scopes(variables, loaded.known_names())
     return loaded
@@ -447,7 +465,20 @@ def _requirement(
         prereleases=entry.boolean("prerelease", default=False),
         token_env=entry.string("token-env"),
         username=entry.string("username"),
+        verify=_verify(name, entry, kind),
+        signers=entry.strings("signers"),
     )
+    if requirement.signers and requirement.verify is None:
+        raise entry.error(
+            "signers", f"{kind} '{name}': 'signers' needs verify = \"ssh\" or \"gpg\""
+        )
+    if requirement.verify is not None and not requirement.signers:
+        raise entry.error(
+            "verify",
+            f"{kind} '{name}': verify = \"{requirement.verify}\" needs 'signers', the keys "
+            "allowed to sign",
+            hint="see docs/provenance.md",
+        )
     if requirement.rev is not None and not re.fullmatch(r"[0-9a-fA-F]{4,40}", requirement.rev):
         raise entry.error("rev", f"template '{name}': rev must be a commit SHA (4-40 hex digits)")
     if requirement.version is not None:
@@ -457,6 +488,25 @@ def _requirement(
             raise entry.error("version", f"template '{name}': {exc}") from None
     entry.reject_unknown(_keys(_GIT_KEYS, kind))
     return requirement
+
+
+VERIFY_KINDS = ("ssh", "gpg")
+
+
+def _verify(name: str, entry: tomlfile.Table, kind: str) -> str | None:
+    verify = entry.string("verify")
+    if verify is not None and verify not in VERIFY_KINDS:
+        raise entry.error("verify", f"{kind} '{name}': verify must be \"ssh\" or \"gpg\"")
+    return verify
+
+
+def _cooldown(project: tomlfile.Table) -> float | None:
+    value = project.raw("cooldown")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise project.error("cooldown", "'project.cooldown' must be a number of days (0 or more)")
+    return float(value)
 
 
 def _checked_range(name: str, entry: tomlfile.Table, kind: str) -> str | None:

@@ -23,10 +23,13 @@ from steptemplates.cli import (
     feed_cmd,
     init_cmd,
     lock_cmd,
+    registry_cmd,
     render_cmd,
     run_cmd,
+    search_cmd,
     secrets_cmd,
     show_cmd,
+    update_cmd,
 )
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
@@ -42,6 +45,11 @@ _COMMANDS = (
     lock_cmd.SYNC,
     show_cmd.LIST,
     show_cmd.SHOW,
+    update_cmd.OUTDATED,
+    update_cmd.UPDATE,
+    search_cmd.SEARCH,
+    search_cmd.INFO,
+    registry_cmd.REGISTRY,
     run_cmd.RUN,
     run_cmd.RUN_SCRIPT,
     exec_cmd.EXEC,

@@ -37,6 +37,23 @@ class Command:
         return parser
 
 
+@dataclass(frozen=True)
+class Action:
+    """One action of a command group (`steps registry build`), kept in its own module."""
+
+    name: str
+    help: str
+    description: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Handler
+
+    def register(self, actions: Subparsers) -> argparse.ArgumentParser:
+        parser = add_action(actions, self.name, self.help, self.description)
+        self.configure(parser)
+        parser.set_defaults(handler=self.handler)
+        return parser
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--verbose", action="store_true", help="show verbose output too")

@@ -46,7 +46,7 @@ def test_malformed_manifest_when_adding(steps: Steps, catalog: Catalog) -> None:
         ),
         (
             '[project]\nname = "x"\ndescription = "y"\n',
-            "steps.toml:3: unknown key 'description' in [project]; expected one of: environments, name, server-uri, space, tenants",
+            "steps.toml:3: unknown key 'description' in [project]; expected one of: cooldown, environments, name, server-uri, space, tenants",
         ),
         (
             '[templates.greet]\npath = "x"\nsubdir = "y"\n',

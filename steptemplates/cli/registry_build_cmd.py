@@ -1,0 +1,20 @@
+"""`steps registry build`."""
+
+from __future__ import annotations
+
+import argparse
+
+from steptemplates.cli.common import Action
+from steptemplates.console import Console
+from steptemplates.errors import StepsError
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _handle(args: argparse.Namespace, console: Console) -> int:
+    raise StepsError("not available yet")
+
+
+BUILD = Action("build", "TODO", "TODO", _configure, _handle)
