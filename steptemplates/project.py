@@ -102,7 +102,11 @@ class SyncResult:
     modules: dict[str, Path] = field(default_factory=dict)
 
 
-def _context(project_manifest: Manifest | None, console: Console, offline: bool) -> SourceContext:
+def source_context(
+    project_manifest: Manifest | None, console: Console, offline: bool
+) -> SourceContext:
+    """The sources of a run: the shared cache, and the credentials (and, for git, the
+    signature policies) the manifest names for each URL. Close it when done."""
     auth = git_auth(project_manifest) if project_manifest else {}
     named = project_manifest.sources if project_manifest else {}
     return SourceContext(
@@ -165,7 +169,7 @@ def _lock_manifest(
                 f"steps.lock is out of date with steps.toml ({'; '.join(reasons)})",
                 hint="run `steps lock` and commit the result",
             )
-    context = _context(current, console, offline)
+    context = source_context(current, console, offline)
     context.cache.register(project.lock_path)
     # Load warnings are told when an entry is first locked; a run tells them as it loads.
     warn = console.warning if show_warnings else None
@@ -519,7 +523,7 @@ def _first_lock(
     """Lock ``ref`` once before steps.toml is written: a module added without --name
     takes the name its file gives it, and a feed without a pin is required as ``^<the
     newest version>`` from now on. The entry is kept by the lock that follows."""
-    context = _context(current, console, offline)
+    context = source_context(current, console, offline)
     try:
         entry, loaded = lock_and_load(ref, context, current.directory)
     finally:
@@ -644,7 +648,7 @@ def _sync(
             project, current, console, False, locked, offline, show_warnings=show_warnings
         )
         current_lock, diff = result.lockfile, result.changes
-    context = _context(current, console, offline)
+    context = source_context(current, console, offline)
     context.cache.register(project.lock_path)
     entries = [
         (kind, entry)
@@ -940,7 +944,7 @@ def show(project: Project, name: str, console: Console, *, offline: bool = False
         if name in current.modules:
             hint = f"'{name}' is a script module; `steps list` shows its source and version"
         raise StepsError(f"no template named '{name}' in {current.path.name}", hint=hint)
-    context = _context(current, console, offline)
+    context = source_context(current, console, offline)
     existing = project.lockfile()
     entry = existing.templates.get(name) if existing else None
     try:
