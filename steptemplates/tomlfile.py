@@ -35,7 +35,9 @@ class TomlDocument:
     data: dict[str, Any]
 
     def error(self, key_path: KeyPath, message: str, *, hint: str | None = None) -> StepsError:
-        line = locate_key(self.text, key_path)
+        # key_lines also knows the elements of inline arrays (one per line in an index);
+        # locate_key finds the nearest enclosing key when the exact one is not written.
+        line = key_lines(self.text).get(tuple(key_path)) or locate_key(self.text, key_path)
         where = f"{self.display}:{line}" if line else self.display
         return StepsError(f"{where}: {message}", hint=hint)
 
