@@ -14,6 +14,8 @@ import cold_lock
 import extract
 import feeds
 import harness
+import registry_build
+import registry_search
 import render
 import run_overhead
 import structured
@@ -27,6 +29,8 @@ def main() -> None:
         *warm_noop.run(),
         *feeds.run(),
         *run_overhead.run(),
+        *registry_search.run(),
+        *registry_build.run(),
         *render.run(),
         *structured.run(),
         *extract.run(),

@@ -8,6 +8,7 @@ Layout under the cache root (``STEPS_CACHE_DIR``, else the platform's user cache
     downloads/sha256-<hex>/<file>          one downloaded archive, named by its bytes' hash
     http/<hash of url>.json                a JSON document with its ETag, for conditional requests
     artifacts/<hash>.json                  which entry a feed's artifact unpacked to
+    registries/<hash of location>/         a fetched registry index and its parsed forms
     tmp/                                   staging; an entry appears only by an atomic rename
     projects.txt                           lockfiles that used the cache (for `steps cache prune`)
 

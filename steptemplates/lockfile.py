@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from steptemplates import fsutil, integrity, tomlfile
-from steptemplates.versions import version_from_tag
+from steptemplates.versions import tag_reader
 
 FILE_NAME = "steps.lock"
 FORMAT_VERSION = 1
@@ -198,7 +198,12 @@ def _inconsistency(entry: LockedTemplate) -> tuple[str, str] | None:
     if not entry.integrity or not integrity.is_valid(entry.integrity):
         return ("integrity", "'integrity' must be sha256- followed by 64 hex digits")
     if entry.tag and entry.version:
-        parsed = version_from_tag(entry.tag)
+        # A range over one series of tags ("^1 tags=iis/v*") reads versions through it.
+        pattern = re.search(r" tags=(\S+)", entry.requested)
+        try:
+            parsed = tag_reader(pattern.group(1) if pattern else None)(entry.tag)
+        except ValueError:
+            parsed = None
         if parsed is None or str(parsed) != entry.version:
             return ("version", f"version {entry.version} does not match tag {entry.tag}")
     return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from steptemplates import deploy_settings, source_config, tomlfile
+from steptemplates import deploy_settings, signatures, source_config, tomlfile
 from steptemplates.errors import StepsError
 from steptemplates.registries import location as registry_location
 from steptemplates.registries.location import RegistryLocation
@@ -23,7 +23,7 @@ from steptemplates.templates.model import ModuleNeed, module_name_problem
 from steptemplates.variables import scoping
 from steptemplates.variables.files import located_toml, variables_from_mapping
 from steptemplates.variables.scoping import KnownNames, ScopedVariable
-from steptemplates.versions import parse_range
+from steptemplates.versions import parse_range, tag_reader
 
 FILE_NAME = "steps.toml"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -47,6 +47,7 @@ _GIT_KEYS = (
     "template",
     "verify",
     "signers",
+    "tags",
 )
 _PATH_KEYS = ("path", "template")
 _GITHUB_KEYS = (
@@ -95,6 +96,9 @@ class GitRequirement:
     # of ``signers`` (public keys, or files holding them, as written in steps.toml).
     verify: str | None = None
     signers: tuple[str, ...] = ()
+    # Which tags are versions, when not all are: "iis/v*" in a repository that tags each
+    # template on its own ("*" is the version).
+    tags: str | None = None
 
     @property
     def requested(self) -> str:
@@ -106,7 +110,8 @@ class GitRequirement:
         if self.rev is not None:
             return f"rev={self.rev}"
         version = self.version or "*"
-        return f"{version} (prereleases)" if self.prereleases else version
+        ranged = f"{version} (prereleases)" if self.prereleases else version
+        return f"{ranged} tags={self.tags}" if self.tags else ranged
 
 
 @dataclass(frozen=True)
@@ -467,7 +472,19 @@ def _requirement(
         username=entry.string("username"),
         verify=_verify(name, entry, kind),
         signers=entry.strings("signers"),
+        tags=entry.string("tags"),
     )
+    if requirement.tags is not None:
+        if requirement.version is None and any(
+            getattr(requirement, key) for key in ("tag", "branch", "rev")
+        ):
+            raise entry.error("tags", f"{kind} '{name}': 'tags' applies to version ranges")
+        try:
+            tag_reader(requirement.tags)
+        except ValueError as exc:
+            raise entry.error(
+                "tags", f"{kind} '{name}': {exc}", hint='e.g. tags = "iis/v*"'
+            ) from None
     if requirement.signers and requirement.verify is None:
         raise entry.error(
             "signers", f"{kind} '{name}': 'signers' needs verify = \"ssh\" or \"gpg\""
@@ -479,6 +496,8 @@ def _requirement(
             "allowed to sign",
             hint="see docs/provenance.md",
         )
+    if requirement.verify is not None:
+        _check_signers(name, entry, kind, requirement, base)
     if requirement.rev is not None and not re.fullmatch(r"[0-9a-fA-F]{4,40}", requirement.rev):
         raise entry.error("rev", f"template '{name}': rev must be a commit SHA (4-40 hex digits)")
     if requirement.version is not None:
@@ -498,6 +517,25 @@ def _verify(name: str, entry: tomlfile.Table, kind: str) -> str | None:
     if verify is not None and verify not in VERIFY_KINDS:
         raise entry.error("verify", f"{kind} '{name}': verify must be \"ssh\" or \"gpg\"")
     return verify
+
+
+def _check_signers(
+    name: str, entry: tomlfile.Table, kind: str, requirement: GitRequirement, base: Path
+) -> None:
+    """Every ``signers`` entry reads as a key, a key file or a fingerprint, so that a typo
+    fails here, at the line of the entry, rather than when a version is verified."""
+    assert requirement.verify is not None
+    try:
+        signatures.read_policy(requirement.verify, requirement.signers, base)
+    except signatures.SignerError as exc:
+        message = f"{kind} '{name}': {exc.message}"
+        line = None
+        if exc.index is not None:
+            path = (*entry.key_path, "signers", exc.index)
+            line = tomlfile.key_lines(entry.doc.text).get(path)
+        if line is None:
+            raise entry.error("signers", message, hint=exc.hint) from None
+        raise StepsError(f"{entry.doc.display}:{line}: {message}", hint=exc.hint) from None
 
 
 def _cooldown(project: tomlfile.Table) -> float | None:
@@ -905,6 +943,8 @@ def requirement_fields(requirement: Requirement) -> dict[str, str | bool]:
             fields[key] = value
     if requirement.prereleases:
         fields["prerelease"] = True
+    if requirement.tags:
+        fields["tags"] = requirement.tags
     if requirement.token_env:
         fields["token-env"] = requirement.token_env
     if requirement.username:

@@ -1,7 +1,9 @@
-"""Editing ``steps.toml`` through tomlkit, so comments, order and formatting survive.
+"""Editing ``steps.toml`` (and the user config's registries) through tomlkit, so comments,
+order and formatting survive.
 
-Kept apart from ``manifest`` because only ``steps init`` and ``steps add`` need tomlkit,
-and every other command would pay for importing it.
+Kept apart from ``manifest`` because only the commands that edit (``steps init``, ``steps
+add``, ``steps registry add``) need tomlkit, and every other command would pay for
+importing it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import tomlkit.items
 from steptemplates import fsutil, tomlfile
 from steptemplates.errors import StepsError
 from steptemplates.manifest import FILE_NAME, Requirement, TemplateRef, ref_fields
+from steptemplates.registries.location import RegistryLocation
 
 _Trivia = tomlkit.items.Whitespace | tomlkit.items.Comment
 _TRIVIA = (tomlkit.items.Whitespace, tomlkit.items.Comment)
@@ -95,3 +98,41 @@ def _detach_trailing_comments(table: tomlkit.items.Table) -> list[_Trivia]:
     trailing = [item for _key, item in body[end:] if isinstance(item, _TRIVIA)]
     del body[end:]
     return trailing
+
+
+# --- registries: [registries.NAME] in steps.toml or the user config -----------------------
+
+
+def with_registry(text: str, location: RegistryLocation, *, display: str) -> str:
+    """``text`` (steps.toml or the user config) with ``[registries.NAME]`` for ``location``
+    added or replaced, formatting kept; ``display`` names the file in errors."""
+    document = tomlkit.parse(text)
+    registries = document.get("registries")
+    if registries is None:
+        # A super table: only the [registries.NAME] headers are written, not [registries].
+        registries = tomlkit.table(is_super_table=True)
+        document["registries"] = registries
+    if not isinstance(registries, tomlkit.items.Table):
+        raise StepsError(f"{display}: 'registries' must be a table to add '{location.name}' to it")
+    entry = tomlkit.table()
+    for key, value in location.fields().items():
+        entry[key] = value
+    if location.name in registries:
+        registries[location.name] = entry
+    else:
+        entry.add(tomlkit.nl())
+        for item in _detach_trailing_comments(registries):
+            entry.add(item)
+        registries.add(location.name, entry)
+    return tomlkit.dumps(document)
+
+
+def without_registry(text: str, name: str) -> str:
+    """``text`` without ``[registries.NAME]``; the whole table goes when it was the last."""
+    document = tomlkit.parse(text)
+    registries = document.get("registries")
+    if isinstance(registries, tomlkit.items.Table) and name in registries:
+        del registries[name]
+        if not registries:
+            del document["registries"]
+    return tomlkit.dumps(document)

@@ -15,16 +15,23 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from steptemplates import fsutil, lockfile, manifest, parallel, tomlfile, variable_sources
 from steptemplates.cache import Cache, PruneReport
 from steptemplates.console import Console
-from steptemplates.errors import LockMismatchError, OfflineError, StepsError
+from steptemplates.errors import (
+    LockMismatchError,
+    NoMatchingVersionError,
+    OfflineError,
+    StepsError,
+)
 from steptemplates.execution.languages import syntax_for_extension
 from steptemplates.execution.languages.base import ModuleFile
 from steptemplates.execution.runner import PackagePlan, Runner, RunOutcome, RunSettings, StepPlan
@@ -48,12 +55,16 @@ from steptemplates.resolve import (
     lock_and_load,
     out_of_date,
     resolve,
+    signature_policies,
 )
 from steptemplates.sources import GitAuth, SourceContext, for_kind
 from steptemplates.templates import Script, ScriptModule, Template, load_module, load_template
 from steptemplates.templates.model import ModuleNeed, module_name_problem
 from steptemplates.variables import scoping
 from steptemplates.versions import caret_range_for, parse_range, version_from_tag
+
+if TYPE_CHECKING:
+    from steptemplates.registries.search import FromRegistry
 
 STATE_DIR = ".steps"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
@@ -109,8 +120,14 @@ def source_context(
     signature policies) the manifest names for each URL. Close it when done."""
     auth = git_auth(project_manifest) if project_manifest else {}
     named = project_manifest.sources if project_manifest else {}
+    policies = signature_policies(project_manifest) if project_manifest else {}
     return SourceContext(
-        cache=Cache(), console=console, offline=offline, git_auth=auth, named_sources=named
+        cache=Cache(),
+        console=console,
+        offline=offline,
+        git_auth=auth,
+        named_sources=named,
+        signatures=policies,
     )
 
 
@@ -139,8 +156,17 @@ def lock(
     upgrade: Upgrade = False,
     locked: bool = False,
     offline: bool = False,
+    current: Manifest | None = None,
+    seeds: Sequence[tuple[str, LockedTemplate]] = (),
+    write: bool = True,
 ) -> LockResult:
-    return _lock_manifest(project, project.manifest(), console, upgrade, locked, offline)
+    """Lock ``current`` (steps.toml as it will be; by default as it is). ``seeds`` are
+    (kind, entry) pairs resolved already, kept like any entry that still fits; ``write``
+    False leaves steps.lock alone, for a caller that writes it with other files."""
+    wanted = current or project.manifest()
+    return _lock_manifest(
+        project, wanted, console, upgrade, locked, offline, write=write, seeds=seeds
+    )
 
 
 def _lock_manifest(
@@ -154,11 +180,12 @@ def _lock_manifest(
     write: bool = True,
     seed: tuple[str, LockedTemplate] | None = None,
     show_warnings: bool = True,
+    seeds: Sequence[tuple[str, LockedTemplate]] = (),
 ) -> LockResult:
     previous = project.lockfile()
-    if seed is not None:
-        # Already resolved by `steps add`: kept by the resolver like any fitting entry.
-        kind, entry = seed
+    for kind, entry in (*([seed] if seed is not None else []), *seeds):
+        # Already resolved (by `steps add`, or `steps update` under a cooldown): kept by
+        # the resolver like any fitting entry.
         previous = _with_entry(previous or Lockfile({}), kind, entry)
     if locked:
         # Decided before resolving, so a stale lock is reported as such, not as whatever
@@ -223,6 +250,8 @@ class AddRequest:
     # Add a script module to [modules] instead of a template; bash sources it by itself.
     module: bool = False
     autoload: bool = False
+    # A short name (``[REGISTRY/]NAME[@RANGE]``) is looked up in this registry only.
+    registry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -249,8 +278,14 @@ def add(
     request = _with_local_file(request)
     if request.autoload and not request.module:
         raise StepsError("--autoload applies to script modules: add --module")
+    from_registry = _from_registry(request, current, console, offline)
+    if from_registry is not None:
+        # The registry only finds the template: steps.toml and the lock get its real source.
+        request = replace(request, name=from_registry.ref.name, template=from_registry.ref.template)
     template = manifest.normalise_template_path(request.template) if request.template else None
-    if _FEED.match(request.source) or _is_archive_url(request.source):
+    if from_registry is not None:
+        requirement = from_registry.ref.source
+    elif _FEED.match(request.source) or _is_archive_url(request.source):
         requirement = feed_requirement(request, current)
     else:
         _refuse_feed_options(request)
@@ -262,8 +297,12 @@ def add(
     own_name = kind == "module" and request.name is None
     if not own_name:
         _check_name(ref)
-    if own_name or (isinstance(requirement, FEED_REQUIREMENTS) and _unpinned(requirement)):
-        ref, seed = _first_lock(ref, current, console, offline, own_name=own_name)
+    unpinned_feed = isinstance(requirement, FEED_REQUIREMENTS) and _unpinned(requirement)
+    if own_name or unpinned_feed or from_registry is not None:
+        # Alone first, so that a version the registry lists but its source lacks is told
+        # apart from anything else the project's lock may find.
+        with _registry_versions(from_registry):
+            ref, seed = _first_lock(ref, current, console, offline, own_name=own_name)
     text = project.manifest_path.read_text(encoding="utf-8")
     from steptemplates import manifest_edit  # tomlkit: only for the commands that edit
 
@@ -285,6 +324,76 @@ def add(
     lockfile.write(project.lock_path, result.lockfile)
     entry = result.lockfile.entries(kind)[ref.name]
     return AddResult(ref, entry, ref.name in current.refs(kind))
+
+
+def _from_registry(
+    request: AddRequest, current: Manifest, console: Console, offline: bool
+) -> FromRegistry | None:
+    """A short name (``[REGISTRY/]NAME[@RANGE]``, not a URL nor an existing path) resolved
+    through the configured registries; None for any other source."""
+    from steptemplates.registries import config, search
+
+    is_url = _URL.match(request.source) or _FEED.match(request.source)
+    short = None
+    if not is_url and not Path(request.source).expanduser().exists():
+        short = search.ShortName.parse(request.source)
+    locations = config.configured(current) if short is not None else {}
+    if short is None or not (locations or request.registry):
+        if request.registry:
+            raise StepsError(
+                f"--registry applies to template names, and '{request.source}' is not one"
+            )
+        return None
+    given = [option for field, option in _SOURCE_OPTIONS.items() if getattr(request, field)]
+    if given:
+        raise StepsError(
+            f"{given[0]} does not apply to '{request.source}', whose registry gives its source",
+            hint=f"to choose it, add the source itself (see `steps info {short.qualified}`)",
+        )
+    context = source_context(current, console, offline)
+    try:
+        return search.resolve(
+            short,
+            locations,
+            context,
+            registry=request.registry,
+            version=request.version,
+            prerelease=request.prerelease,
+            name=request.name,
+        )
+    finally:
+        context.close()
+
+
+# AddRequest field -> the option that sets it, for the options a registry's entry decides.
+_SOURCE_OPTIONS = {
+    "tag": "--tag",
+    "branch": "--branch",
+    "rev": "--rev",
+    "subdir": "--subdir",
+    "template": "--template",
+    "token_env": "--token-env",
+    "username": "--username",
+    "asset": "--asset",
+    "from_tags": "--tags",
+    "api_url": "--api-url",
+    "source_name": "--source",
+    "sha256": "--sha256",
+}
+
+
+@contextmanager
+def _registry_versions(from_registry: FromRegistry | None) -> Iterator[None]:
+    """A version a registry listed but its source lacks is the registry's news, not the
+    user's mistake: say so, and what to do."""
+    try:
+        yield
+    except NoMatchingVersionError as error:
+        if from_registry is None:
+            raise
+        from steptemplates.registries.search import version_gone
+
+        raise version_gone(from_registry, error) from None
 
 
 def _with_local_file(request: AddRequest) -> AddRequest:

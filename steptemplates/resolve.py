@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from functools import partial
 from pathlib import Path
 
-from steptemplates import parallel
+from steptemplates import parallel, signatures
 from steptemplates.errors import StepsError
 from steptemplates.lockfile import LockedTemplate, Lockfile, stale_reason
 from steptemplates.manifest import GitRequirement, Manifest, TemplateRef
@@ -72,6 +72,32 @@ def git_auth(manifest: Manifest) -> dict[str, GitAuth]:
         if isinstance(source, GitRequirement) and (source.token_env or source.username):
             auth[source.url] = GitAuth(source.token_env, source.username)
     return auth
+
+
+def signature_policies(manifest: Manifest) -> dict[str, signatures.Policy]:
+    """The signatures each git URL requires, for checking lock entries at sync. A policy
+    belongs to a repository: every template from it must ask for the same."""
+    policies: dict[str, signatures.Policy] = {}
+    asked: dict[str, tuple[TemplateRef, tuple[str | None, tuple[str, ...]]]] = {}
+    refs = (*manifest.templates.values(), *manifest.packages.values(), *manifest.modules.values())
+    for ref in refs:
+        source = ref.source
+        if not isinstance(source, GitRequirement):
+            continue
+        wanted = (source.verify, source.signers)
+        first = asked.setdefault(source.url, (ref, wanted))
+        if first[1] != wanted:
+            raise StepsError(
+                f"{manifest.path.name}: {first[0].kind} '{first[0].name}' and {ref.kind} "
+                f"'{ref.name}' come from the same repository {source.url} but ask for "
+                "different signatures",
+                hint="give both the same 'verify' and 'signers' (docs/provenance.md)",
+            )
+        if source.verify is not None and source.url not in policies:
+            policies[source.url] = signatures.read_policy(
+                source.verify, source.signers, manifest.directory
+            )
+    return policies
 
 
 KINDS = ("template", "package")

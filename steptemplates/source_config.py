@@ -115,15 +115,27 @@ def has_user_info(url: str) -> bool:
     return "@" in urlsplit(url).netloc
 
 
-def user_sources() -> dict[str, NamedSource]:
-    """The sources in the user configuration file; none when it does not exist."""
+# The tables the user configuration file may hold: named sources, and the registries
+# `steps search` reads (read by ``registries.config``).
+USER_TABLES = ("sources", "registries")
+
+
+def user_config() -> tomlfile.TomlDocument | None:
+    """The user configuration file, parsed; None when it does not exist."""
     path = user_config_path()
     if not path.is_file():
-        return {}
+        return None
     doc = tomlfile.load(path, display=str(path))
-    root = doc.root()
-    root.reject_unknown(("sources",))
-    return from_table(root.table("sources"), str(path))
+    doc.root().reject_unknown(USER_TABLES)
+    return doc
+
+
+def user_sources() -> dict[str, NamedSource]:
+    """The sources in the user configuration file; none when it does not exist."""
+    doc = user_config()
+    if doc is None:
+        return {}
+    return from_table(doc.root().table("sources"), str(doc.path))
 
 
 def merged(project: Mapping[str, NamedSource]) -> dict[str, NamedSource]:

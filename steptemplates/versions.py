@@ -127,6 +127,26 @@ def version_from_tag(tag: str) -> Version | None:
         return None
 
 
+def tag_reader(pattern: str | None) -> Callable[[str], Version | None]:
+    """How to read versions from tags: every tag that is a version by default, or with a
+    pattern such as ``iis/v*`` (one ``*``, where the version is) only the tags it matches,
+    for repositories that tag each template on its own. ValueError for a bad pattern."""
+    if pattern is None:
+        return version_from_tag
+    if pattern.count("*") != 1:
+        raise ValueError(f"tag pattern '{pattern}' needs exactly one '*', where the version is")
+    prefix, suffix = pattern.split("*")
+
+    def read(tag: str) -> Version | None:
+        if len(tag) <= len(prefix) + len(suffix) or not tag.startswith(prefix):
+            return None
+        if not tag.endswith(suffix):
+            return None
+        return version_from_tag(tag[len(prefix) : len(tag) - len(suffix)])
+
+    return read
+
+
 _COMPARE: dict[str, Callable[[Version, Version], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,

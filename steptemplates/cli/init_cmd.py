@@ -37,8 +37,14 @@ def _configure_add(parser: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="a git URL (https://, git://, ssh://, file://, user@host:path), a local "
         "directory or template file (x.json, steptemplate.toml), github:OWNER/REPO, "
-        "nuget:FEED#PackageId (FEED a service index URL or a named source), or the URL of "
-        "an archive (.zip, .tar.gz, .nupkg, ...)",
+        "nuget:FEED#PackageId (FEED a service index URL or a named source), the URL of "
+        "an archive (.zip, .tar.gz, .nupkg, ...), or a template's name in the configured "
+        "registries: NAME, REGISTRY/NAME, optionally @RANGE (http-check@^1.2)",
+    )
+    parser.add_argument(
+        "--registry",
+        metavar="NAME",
+        help="look the template's name up in this registry only (see `steps registry list`)",
     )
     parser.add_argument("--name", help="the name steps refer to it by (default: from the source)")
     pin = parser.add_mutually_exclusive_group()
@@ -122,6 +128,7 @@ def _add(args: argparse.Namespace, console: Console) -> int:
         template=args.template,
         module=args.module,
         autoload=args.autoload,
+        registry=args.registry,
     )
     result = project.add(find_project(), request, console, offline=args.offline)
     fields = ", ".join(f"{k} = {v!r}" for k, v in ref_fields(result.ref).items())
@@ -138,7 +145,9 @@ ADD = Command(
     "release, a NuGet feed, an archive URL, a local directory or a local template file to\n"
     "steps.toml, resolve it, and record the exact version, commit or archive hash and the\n"
     "content hash in steps.lock.\n"
-    "Without a pin, the newest version is used with a caret range (^1.2.3).",
+    "Without a pin, the newest version is used with a caret range (^1.2.3).\n"
+    "A template's short name is looked up in the configured registries (`steps search`);\n"
+    "steps.toml and steps.lock then record its real source, not the name.",
     _configure_add,
     _add,
 )

@@ -30,7 +30,7 @@ its templates works from any clone or mirror of that repository.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ _TEMPLATE_KEYS = (
     "parameters",
     "modules",
 )
-_SOURCE_KEYS = ("git", "github", "nuget", "url", "id", "subdir", "template")
+_SOURCE_KEYS = ("git", "github", "nuget", "url", "id", "subdir", "template", "tags")
 _VERSION_KEYS = ("version", "tag", "commit", "published", "notes", "template-version")
 _PARAMETER_KEYS = ("name", "label", "type", "required", "default", "help", "options")
 
@@ -74,6 +74,9 @@ class IndexSource:
     id: str | None = None  # NuGet package id
     subdir: str = ""
     template: str | None = None  # the template file inside the source, after subdir
+    # git: the tags that are this template's versions, when not every version tag is
+    # ("iis/v*" in a repository tagging each template on its own); "*" is the version.
+    tags: str | None = None
 
     @property
     def same_repository(self) -> bool:
@@ -120,7 +123,6 @@ class IndexEntry:
     template_version: int | None = None
     parameters: tuple[IndexParameter, ...] = ()
     modules: tuple[str, ...] = ()  # script modules it needs, "Name range"
-    line: int | None = field(default=None, compare=False)  # where it starts, for messages
 
     @property
     def newest(self) -> IndexVersion | None:
@@ -168,15 +170,16 @@ def parse(text: str, *, display: str) -> RegistryIndex:
             hint="rebuild the index with `steps registry build`",
         )
     entries: list[IndexEntry] = []
-    seen: dict[str, int | None] = {}
-    for table in root.tables("template"):
+    seen: dict[str, int] = {}
+    for position, table in enumerate(root.tables("template")):
         entry = _entry(table)
         if entry.name in seen:
+            # Lines are looked up only for messages: finding them costs more than parsing.
+            first = tomlfile.key_lines(text).get(("template", seen[entry.name], "name"))
             raise table.error(
-                "name",
-                f"template '{entry.name}' is listed twice (first at line {seen[entry.name]})",
+                "name", f"template '{entry.name}' is listed twice (first at line {first})"
             )
-        seen[entry.name] = entry.line
+        seen[entry.name] = position
         entries.append(entry)
     result = RegistryIndex(
         name=root.string("name") or "",
@@ -209,7 +212,6 @@ def _entry(table: tomlfile.Table) -> IndexEntry:
         template_version=_integer(table, "template-version", name),
         parameters=tuple(_parameter(name, t) for t in table.tables("parameters")),
         modules=table.strings("modules"),
-        line=tomlfile.locate_key(table.doc.text, (*table.key_path, "name")),
     )
     table.reject_unknown(_TEMPLATE_KEYS)
     return entry
@@ -228,6 +230,7 @@ def _source(name: str, table: tomlfile.Table) -> IndexSource:
         id=table.string("id"),
         subdir=(table.string("subdir") or "").strip("/"),
         template=table.string("template"),
+        tags=table.string("tags"),
     )
     if kind == "nuget" and not source.id:
         raise table.error(None, f"template '{name}': a nuget source needs 'id'")
@@ -330,6 +333,8 @@ def _source_fields(source: IndexSource) -> dict[str, Any]:
         fields["subdir"] = source.subdir
     if source.template:
         fields["template"] = source.template
+    if source.tags:
+        fields["tags"] = source.tags
     return fields
 
 
@@ -391,13 +396,19 @@ def _array(values: Any) -> str:
     return "[" + ", ".join(_value(v) for v in values) + "]"
 
 
-_READABLE_ESCAPES = {"\n": "\\n", "\t": "\\t"}
+_ESCAPED = re.compile(r'["\\\x00-\x1f\x7f]')
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t"}
 
 
 def _text(value: str) -> str:
     # One line per value keeps an index diffable entry by entry: newlines are escaped, as
     # \n and \t rather than the \u forms of ``tomlfile.quote``, to stay readable.
-    return '"' + "".join(_READABLE_ESCAPES.get(c) or tomlfile.quote(c)[1:-1] for c in value) + '"'
+    return '"' + _ESCAPED.sub(_escape, value) + '"'
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or f"\\u{ord(char):04X}"
 
 
 def check_name(name: str, where: str) -> None:

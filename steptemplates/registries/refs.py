@@ -58,7 +58,12 @@ def _requirement(
             url = repository
         branch = entry.branch if version is None else None
         return GitRequirement(
-            url=url, subdir=source.subdir, version=version, branch=branch, prereleases=prerelease
+            url=url,
+            subdir=source.subdir,
+            version=version,
+            branch=branch,
+            prereleases=prerelease,
+            tags=source.tags if version is not None else None,
         )
     if source.kind == "github":
         return GitHubRequirement(

@@ -26,6 +26,7 @@ from steptemplates.manifest import (
     Requirement,
     TemplateRef,
 )
+from steptemplates.signatures import Policy
 from steptemplates.source_config import NamedSource
 from steptemplates.templates import ScriptModule, Template, load_module, load_template
 from steptemplates.templates.model import ModuleNeed
@@ -67,6 +68,9 @@ class SourceContext:
     # Named feeds and GitHub hosts (steps.toml and the user config): their credential
     # references are found again by URL, so a lock entry alone is enough to fetch.
     named_sources: Mapping[str, NamedSource] = field(default_factory=dict)
+    # Per git URL, the signatures its versions need (docs/provenance.md): checked again at
+    # every sync, when only the lock entry is at hand.
+    signatures: Mapping[str, Policy] = field(default_factory=dict)
     _http: _LazyClient = field(default_factory=_LazyClient, repr=False, compare=False)
 
     def http(self) -> HttpClient:
@@ -179,12 +183,19 @@ def _source_identity(ref: TemplateRef) -> dict[str, str]:
             "source": "git",
             "url": source.url,
             "subdir": source.subdir,
-            "requested": source.requested,
+            "requested": git_requested(source),
         }
     fields = {"source": "path", "path": source.path}
     if source.version:
         fields["version"] = source.version
     return fields
+
+
+def git_requested(requirement: GitRequirement) -> str:
+    """A git entry's ``requested``: the pin or range, and the signatures it needs, so that an
+    entry locked before ``verify`` was set (so without a signer) no longer fits."""
+    verify = f" verify={requirement.verify}" if requirement.verify else ""
+    return requirement.requested + verify
 
 
 class NoVersionInRange(NoMatchingVersionError):
@@ -239,7 +250,7 @@ def for_kind(
     if kind == "git":
         from steptemplates.sources.git import GitSource
 
-        return GitSource(context, entry_kind)
+        return GitSource(context, entry_kind, manifest_dir)
     if kind == "path":
         from steptemplates.sources.path import PathSource
 

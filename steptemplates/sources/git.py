@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from steptemplates import git
+from steptemplates import git, signatures
 from steptemplates.cache import EntryStatus
 from steptemplates.errors import LockMismatchError, OfflineError, StepsError
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import GitRequirement, TemplateRef
-from steptemplates.sources import NoVersionInRange, SourceContext, load_entry
-from steptemplates.versions import Version, parse_range, version_from_tag
+from steptemplates.signatures import Policy, Verdict
+from steptemplates.sources import NoVersionInRange, SourceContext, git_requested, load_entry
+from steptemplates.versions import Version, parse_range, tag_reader, version_from_tag
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,17 @@ class _Target:
 
 
 class GitSource:
-    def __init__(self, context: SourceContext, entry_kind: str = "template") -> None:
+    def __init__(
+        self,
+        context: SourceContext,
+        entry_kind: str = "template",
+        manifest_dir: Path | None = None,
+    ) -> None:
         self.entry_kind = entry_kind
         self.context = context
         self.cache = context.cache
+        # Where `signers` paths are relative to.
+        self.manifest_dir = manifest_dir or Path.cwd()
 
     # --- lock ---
 
@@ -39,6 +47,8 @@ class GitSource:
         requirement = ref.source
         assert isinstance(requirement, GitRequirement)
         label = f"{self.entry_kind} '{ref.name}'"
+        policy = self._policy(requirement)
+        signer = None
         with _naming(label, "check its 'git' URL in steps.toml"):
             credentials = self.context.git_credentials(requirement.url)
             with self.cache.locked_mirror(requirement.url) as mirror:
@@ -47,6 +57,8 @@ class GitSource:
                 if not git.has_commit(mirror, target.commit):
                     self._require_online(label, "fetch it")
                     git.fetch(mirror, requirement.url, [target.want], credentials)
+                if policy is not None:
+                    signer = self._verify_target(label, requirement, policy, target, mirror)
                 at = target.tag or target.commit[:12]
                 entry_integrity, _path = self._extract(
                     mirror, target.commit, requirement, ref.template, label, at
@@ -54,7 +66,7 @@ class GitSource:
         return LockedTemplate(
             name=ref.name,
             source="git",
-            requested=requirement.requested,
+            requested=git_requested(requirement),
             url=requirement.url,
             subdir=requirement.subdir,
             version=target.version,
@@ -62,7 +74,70 @@ class GitSource:
             commit=target.commit,
             integrity=entry_integrity,
             template=ref.template,
+            signer=signer,
         )
+
+    def _policy(self, requirement: GitRequirement) -> Policy | None:
+        if requirement.verify is None:
+            return None
+        return signatures.read_policy(requirement.verify, requirement.signers, self.manifest_dir)
+
+    def _verify_target(
+        self,
+        label: str,
+        requirement: GitRequirement,
+        policy: Policy,
+        target: _Target,
+        mirror: Path,
+    ) -> str:
+        """The signer of what a requirement resolved to: the tag object for a version or
+        tag, the commit for a branch or rev; refused, loudly, when it does not verify."""
+        url = requirement.url
+        if target.tag is not None:
+            what, signed = f"tag {target.tag}", target.want
+        else:
+            branch = f" (branch {requirement.branch})" if requirement.branch else ""
+            what, signed = f"commit {target.commit[:12]}{branch}", target.commit
+        self._obtain(label, mirror, url, signed, what)
+        verdict = self._verdict(mirror, signed, policy, tag=target.tag, commit=target.commit)
+        if verdict.signer is None:
+            raise StepsError(
+                f"{label}: {what} in {url} {verdict.problem}",
+                hint=_lock_hint(requirement, target, verdict),
+            )
+        return verdict.signer
+
+    def _obtain(self, label: str, mirror: Path, url: str, sha: str, what: str) -> None:
+        """Make sure the mirror holds the signed object (a commit may be there without the
+        tag object that points to it)."""
+        if not self.context.offline:
+            git.fetch(mirror, url, [sha], self.context.git_credentials(url))
+        elif not _holds(mirror, sha):
+            raise OfflineError(
+                f"{label}: cannot check the signature of {what}: the git mirror in the cache "
+                "lacks it, and --offline forbids fetching it",
+                hint="run once without --offline to fill the cache",
+            )
+
+    def _verdict(
+        self, mirror: Path, sha: str, policy: Policy, *, tag: str | None, commit: str
+    ) -> Verdict:
+        """Whether object ``sha`` (tag ``tag`` of ``commit``, or ``commit`` itself) is signed
+        as ``policy`` asks; worked out once per run (lock, then sync, ask again)."""
+
+        def check() -> Verdict:
+            facts = git.read_object(mirror, sha)
+            if tag is not None:
+                if facts.kind != "tag":
+                    return signatures.refused(
+                        "is not signed: it is a lightweight tag", signatures.UNSIGNED
+                    )
+                problem = _tag_problem(facts.payload, tag, commit)
+                if problem is not None:
+                    return signatures.refused(problem, signatures.INVALID)
+            return signatures.verify(policy, facts.payload, facts.signature, signed_at=facts.date)
+
+        return self.context.once(("signature", sha, policy.digest, tag or "", commit), check)
 
     def remote_refs(self, url: str, label: str) -> git.RemoteRefs:
         """The remote's tags and branches; offline, the listing saved by the last online run."""
@@ -196,6 +271,13 @@ class GitSource:
         return self._materialize(entry, network=False)
 
     def _materialize(self, entry: LockedTemplate, *, network: bool) -> Path | None:
+        path = self._entry_files(entry, network=network)
+        policy = self.context.signatures.get(entry.url or "")
+        if path is None or policy is None:
+            return path
+        return path if self._verify_locked(entry, policy, network=network) else None
+
+    def _entry_files(self, entry: LockedTemplate, *, network: bool) -> Path | None:
         assert entry.url is not None and entry.commit is not None and entry.integrity is not None
         label = f"{self.entry_kind} '{entry.name}'"
         # The common case, a verified entry whose commit the mirror holds, needs no lock:
@@ -260,25 +342,140 @@ class GitSource:
         assert entry.url is not None and entry.commit is not None
         credentials = self.context.git_credentials(entry.url)
         want = entry.commit
-        label = f"{self.entry_kind} '{entry.name}'"
         if entry.tag is not None:
-            refs = self._remote_refs(entry.url, mirror, credentials, label)
-            remote = refs.tags().get(entry.tag)
-            if remote is None:
-                raise LockMismatchError(
-                    f"{label}: tag {entry.tag} no longer exists in {entry.url} "
-                    f"(steps.lock pins commit {entry.commit})",
-                    hint="pick another version and run `steps lock`",
-                )
-            if remote.commit_sha != entry.commit:
-                raise LockMismatchError(
-                    f"{label}: tag {entry.tag} moved upstream: steps.lock has "
-                    f"{entry.commit}, {entry.url} now has {remote.commit_sha}",
-                    hint="if the change is expected, run `steps lock --upgrade-template "
-                    f"{entry.name}`",
-                )
-            want = remote.object_sha
+            want = self._locked_tag(entry, mirror, credentials).object_sha
         git.fetch(mirror, entry.url, [want], credentials)
+
+    def _locked_tag(
+        self, entry: LockedTemplate, mirror: Path, credentials: git.GitCredentials | None
+    ) -> git.RemoteRef:
+        """The remote's tag a lock entry pins, refused when it is gone or has moved."""
+        assert entry.url is not None and entry.tag is not None
+        label = f"{self.entry_kind} '{entry.name}'"
+        refs = self._remote_refs(entry.url, mirror, credentials, label)
+        remote = refs.tags().get(entry.tag)
+        if remote is None:
+            raise LockMismatchError(
+                f"{label}: tag {entry.tag} no longer exists in {entry.url} "
+                f"(steps.lock pins commit {entry.commit})",
+                hint="pick another version and run `steps lock`",
+            )
+        if remote.commit_sha != entry.commit:
+            raise LockMismatchError(
+                f"{label}: tag {entry.tag} moved upstream: steps.lock has "
+                f"{entry.commit}, {entry.url} now has {remote.commit_sha}",
+                hint=f"if the change is expected, run `steps lock --upgrade-template {entry.name}`",
+            )
+        return remote
+
+    # --- signatures at sync ---
+
+    def _verify_locked(self, entry: LockedTemplate, policy: Policy, *, network: bool) -> bool:
+        """Check the locked tag or commit is still signed by the key steps.lock records, by
+        a key still in `signers`; False when that needs the network and ``network`` is off."""
+        assert entry.url is not None and entry.commit is not None
+        label = f"{self.entry_kind} '{entry.name}'"
+        what = f"tag {entry.tag}" if entry.tag else f"commit {entry.commit[:12]}"
+        if entry.signer is None:
+            raise LockMismatchError(
+                f"{label}: steps.toml requires {policy.kind} signatures from {entry.url}, "
+                f"but steps.lock records no signer for {what}",
+                hint="run `steps lock` to verify it and record who signed it",
+            )
+        with _naming(label, "check its URL in steps.toml and steps.lock"):
+            signed = self._locked_object(entry, label, what, network=network)
+            if signed is None:
+                return False
+            mirror = self.cache.mirror_path(entry.url)
+            verdict = self._verdict(mirror, signed, policy, tag=entry.tag, commit=entry.commit)
+        if verdict.signer is None:
+            raise LockMismatchError(
+                f"{label}: {what} in {entry.url}, pinned by steps.lock, {verdict.problem}",
+                hint="pin a version signed by a key in 'signers', then run "
+                f"`steps lock --upgrade-template {entry.name}`",
+            )
+        if not signatures.same_key(verdict.signer, entry.signer):
+            raise LockMismatchError(
+                f"{label}: {what} in {entry.url} is signed by {verdict.signer}, but "
+                f"steps.lock records {entry.signer}",
+                hint="if the new signature is expected, run `steps lock --upgrade-template "
+                f"{entry.name}`",
+            )
+        return True
+
+    def _locked_object(
+        self, entry: LockedTemplate, label: str, what: str, *, network: bool
+    ) -> str | None:
+        """The object whose signature counts for a lock entry: the commit, or the tag object
+        of its tag (which the lock does not record: found through the listing the mirror
+        keeps, else the remote's). None when the network is needed but ``network`` is off."""
+        assert entry.url is not None and entry.commit is not None
+        mirror = self.cache.mirror_path(entry.url)
+        if entry.tag is None:
+            signed: str | None = entry.commit
+        else:
+            snapshot = git.read_ref_snapshot(mirror)
+            listed = snapshot.tags().get(entry.tag) if snapshot else None
+            fits = listed is not None and listed.commit_sha == entry.commit
+            signed = listed.object_sha if listed is not None and fits else None
+        if signed is not None and _holds(mirror, signed):
+            return signed
+        if self.context.offline:
+            raise OfflineError(
+                f"{label}: cannot check the signature of {what}: the git mirror in the cache "
+                "lacks it, and --offline forbids fetching it",
+                hint="run `steps sync` once without --offline",
+            )
+        if not network:
+            return None
+        with self.cache.locked_mirror(entry.url) as mirror:
+            credentials = self.context.git_credentials(entry.url)
+            if entry.tag is not None:
+                signed = self._locked_tag(entry, mirror, credentials).object_sha
+            assert signed is not None
+            git.fetch(mirror, entry.url, [signed], credentials)
+        return signed
+
+
+def _holds(mirror: Path, sha: str) -> bool:
+    """Whether the mirror holds the tag or commit object ``sha``."""
+    if not (mirror / "HEAD").is_file():
+        return False
+    try:
+        git.read_object(mirror, sha)
+    except StepsError:
+        return False
+    return True
+
+
+def _tag_problem(payload: bytes, tag: str, commit: str) -> str | None:
+    """What is wrong with a tag object found under ``tag``, if anything: a signed tag of
+    another name or commit, moved under this one, must not vouch for it."""
+    header = payload.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    fields = dict(line.split(" ", 1) for line in header.splitlines() if " " in line)
+    if fields.get("tag") != tag:
+        return f"points to a tag object made as '{fields.get('tag')}', not as '{tag}'"
+    if fields.get("object") != commit or fields.get("type") != "commit":
+        return f"points to a tag object of {fields.get('object', '?')[:12]}, not of the commit"
+    return None
+
+
+def _lock_hint(requirement: GitRequirement, target: _Target, verdict: Verdict) -> str:
+    if verdict.cause == signatures.UNKNOWN_KEY:
+        return "if you trust that key, add it to 'signers' in steps.toml (docs/provenance.md)"
+    if requirement.tag is not None:
+        pin = "pin a tag that is signed, or ask the maintainers to sign this one (git tag -s)"
+    elif target.tag is None:
+        pin = "pin a signed commit with 'rev', or ask the maintainers to sign their commits"
+    else:
+        pin = (
+            f"{target.tag} is the newest version in range, and steps never falls back to an "
+            "older one by itself: pin a signed version with 'tag' in steps.toml, or ask the "
+            f"maintainers to sign {target.tag}"
+        )
+    if verdict.cause == signatures.INVALID:
+        return f"it was altered after it was signed: tell the maintainers, and {pin}"
+    return pin
 
 
 def _select_version(
@@ -289,9 +486,10 @@ def _select_version(
     except ValueError as exc:
         raise StepsError(f"{label}: {exc}", hint="fix 'version' in steps.toml") from None
     by_version: dict[Version, str] = {}
+    read = tag_reader(requirement.tags)
     # Sorted so that when `v1.0.0` and `1.0.0` both exist, the choice is stable.
     for tag in sorted(tags):
-        version = version_from_tag(tag)
+        version = read(tag)
         if version is not None:
             by_version.setdefault(version, tag)
     chosen = wanted.select(by_version, prereleases=requirement.prereleases)

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -50,6 +51,21 @@ class _Offer:
     flagged_prerelease: bool = False  # GitHub's "pre-release" checkbox (releases only)
     commit: str | None = None  # known up front when it came from the tags listing
     assets: tuple[_Asset, ...] = ()
+    published: datetime | None = None  # the release's published_at (tags have none)
+    notes: str | None = None  # the release's body
+
+
+@dataclass(frozen=True)
+class OfferedVersion:
+    """A release (or tag) of a repository as `steps outdated` lists it: when it was
+    published (releases only: the tags listing carries no dates) and its notes."""
+
+    tag: str
+    version: Version | None  # None for a tag that is not a version
+    published: datetime | None
+    flagged_prerelease: bool  # GitHub's "pre-release" checkbox (releases only)
+    commit: str | None
+    notes: str | None
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,25 @@ class GitHubSource(ArchiveSource):
         unpacked = Unpacked(downloaded.sha256 if is_asset else None, found)
         self.remember(artifact, requirement.subdir, unpacked)
         return unpacked
+
+    # --- what the repository offers ---
+
+    def offered(self, name: str, requirement: GitHubRequirement) -> list[OfferedVersion]:
+        """Every release (or, with versions from tags, every tag) of the repository, as
+        listed for ``name``; drafts are left out as the lock leaves them out."""
+        api = _Api(self, self.label(name), _Repo(requirement.api_url, requirement.repo))
+        offers = api.tags() if requirement.from_tags else api.releases()
+        return [
+            OfferedVersion(
+                offer.tag,
+                version_from_tag(offer.tag),
+                offer.published,
+                offer.flagged_prerelease,
+                offer.commit,
+                offer.notes,
+            )
+            for offer in offers
+        ]
 
     # --- what the base class asks ---
 
@@ -294,7 +329,25 @@ def _release(item: Any) -> _Offer | None:
         and isinstance(asset.get("name"), str)
         and isinstance(asset.get("url"), str)
     )
-    return _Offer(item["tag_name"], bool(item.get("prerelease")), assets=assets)
+    body = item.get("body")
+    return _Offer(
+        item["tag_name"],
+        bool(item.get("prerelease")),
+        assets=assets,
+        published=_timestamp(item.get("published_at")),
+        notes=body if isinstance(body, str) and body.strip() else None,
+    )
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """GitHub's ``2024-01-02T03:04:05Z`` in UTC; None when absent or not a timestamp."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _tag(item: Any) -> _Offer | None:

@@ -17,7 +17,9 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from steptemplates.errors import NetworkError, StepsError
@@ -37,6 +39,15 @@ from steptemplates.sources.archives import (
 from steptemplates.versions import Version, parse_range, parse_version
 
 PACKAGE_BASE_ADDRESS = "PackageBaseAddress/3.0.0"
+# Where publication dates come from, best first: 3.6.0 lists SemVer 2.0.0 versions too,
+# 3.4.0 leaves them out.
+REGISTRATIONS = (
+    "RegistrationsBaseUrl/3.6.0",
+    "RegistrationsBaseUrl/3.0.0-rc",
+    "RegistrationsBaseUrl/3.0.0-beta",
+    "RegistrationsBaseUrl",
+    "RegistrationsBaseUrl/3.4.0",
+)
 API_KEY_HEADER = "X-NuGet-ApiKey"
 _NOT_AN_INDEX_HINT = (
     "check the feed URL: it names the feed's service index, such as "
@@ -64,6 +75,14 @@ class _Release:
     @property
     def artifact(self) -> str:
         return f"{self.base}{self.package_id.lower()}/{self.version}/{self.file_name}"
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """A version a feed lists, and when it was published (None when the feed does not say)."""
+
+    version: Version
+    published: datetime | None
 
 
 class NuGetSource(ArchiveSource):
@@ -116,6 +135,63 @@ class NuGetSource(ArchiveSource):
             integrity=unpacked.integrity,
             template=ref.template,
         )
+
+    # --- what the feed offers ---
+
+    def offered(self, name: str, requirement: NuGetRequirement) -> list[FeedVersion]:
+        """Every version the flat container lists for ``name``'s package, newest first, each
+        with its date from the feed's registration resource when it has one."""
+        label = self.label(name)
+        feed = requirement.feed
+        auth = self._auth(label, feed)
+        with self._refusals(label, feed):
+            base = self.context.once(
+                ("nuget-base", feed), lambda: self._package_base(label, feed, auth)
+            )
+            listed = self._versions(label, requirement, base, auth)
+            dates = self._publication_dates(label, requirement, auth)
+        return [FeedVersion(v, dates.get(v)) for v in sorted(listed, reverse=True)]
+
+    def _publication_dates(
+        self, label: str, requirement: NuGetRequirement, auth: Auth | None
+    ) -> dict[Version, datetime]:
+        """Dates from the registration resource. They only inform, so a feed without one
+        (a restore needs only the flat container), or one that fails, gives none."""
+        feed = requirement.feed
+        try:
+            registrations = self.context.once(
+                ("nuget-registrations", feed), lambda: self._registrations_base(label, feed, auth)
+            )
+            if registrations is None:
+                return {}
+            index = f"{registrations}{requirement.package_id.lower()}/index.json"
+            return self._registration_dates(label, index, auth)
+        except StepsError as error:
+            self._note(f"{label}: {feed} gives no publication dates ({error})")
+            return {}
+
+    def _registrations_base(self, label: str, feed: str, auth: Auth | None) -> str | None:
+        response = self.context.http().get_json(
+            feed, label=label, auth=auth, auth_hint=self._hint(feed)
+        )
+        return registrations_base(feed, response.data)
+
+    def _registration_dates(
+        self, label: str, index: str, auth: Auth | None
+    ) -> dict[Version, datetime]:
+        http = self.context.http()
+        pages = http.get_json(index, label=label, auth=auth).data
+        dates: dict[Version, datetime] = {}
+        for page in _items(pages):
+            leaves = page.get("items")
+            if not isinstance(leaves, list) and isinstance(page.get("@id"), str):
+                # Large packages keep their leaves in pages of their own.
+                leaves = _items(http.get_json(page["@id"], label=label, auth=auth).data)
+            for leaf in leaves if isinstance(leaves, list) else ():
+                found = _leaf_date(leaf)
+                if found is not None:
+                    dates[found[0]] = found[1]
+        return dates
 
     def _package_base(self, label: str, feed: str, auth: Auth | None) -> str:
         try:
@@ -330,6 +406,45 @@ def package_base_address(label: str, feed: str, data: object) -> str:
         f"{label}: {feed} is not a NuGet v3 service index: no PackageBaseAddress resource",
         hint=f"steps reads packages through {PACKAGE_BASE_ADDRESS}; check the feed URL",
     )
+
+
+def registrations_base(feed: str, data: object) -> str | None:
+    """The registration resource's URL (ending in ``/``) from a service index, if it has one."""
+    resources = data.get("resources") if isinstance(data, dict) else None
+    found: dict[str, str] = {}
+    for resource in resources if isinstance(resources, list) else ():
+        if not isinstance(resource, dict) or not isinstance(resource.get("@id"), str):
+            continue
+        types = resource.get("@type")
+        for kind in types if isinstance(types, list) else [types]:
+            if kind in REGISTRATIONS:
+                found.setdefault(kind, urljoin(feed, resource["@id"]).rstrip("/") + "/")
+    return next((found[kind] for kind in REGISTRATIONS if kind in found), None)
+
+
+def _items(data: object) -> list[dict[str, Any]]:
+    items = data.get("items") if isinstance(data, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _leaf_date(leaf: dict[str, Any]) -> tuple[Version, datetime] | None:
+    """A registration leaf's version and publication date; None for an unlisted version
+    (NuGet dates those in 1900) or a leaf without them."""
+    entry = leaf.get("catalogEntry")
+    if not isinstance(entry, dict):
+        return None
+    version, published = entry.get("version"), entry.get("published")
+    if not isinstance(version, str) or not isinstance(published, str):
+        return None
+    parsed = _parsed(version)
+    try:
+        when = datetime.fromisoformat(published)
+    except ValueError:
+        return None
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    if parsed is None or when.year <= 1900:
+        return None
+    return parsed, when
 
 
 def listed_versions(label: str, url: str, data: object) -> set[Version]:
