@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from steptemplates.cli.common import Command, add_action, path_argument
+from steptemplates.cli.common import Command, add_action, path_argument, table
 from steptemplates.console import Console, Level
 from steptemplates.errors import StepsError
 from steptemplates.project import Project
@@ -104,7 +104,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         console.line(Level.INFO, json.dumps([e.to_json() for e in shown], indent=2))
     elif shown:
-        for row in _table([_HEADINGS, *(_row(e) for e in shown)]):
+        for row in table([_HEADINGS, *(_row(e) for e in shown)]):
             console.line(Level.INFO, row)
     if not recorded:
         console.status(f"no deployments recorded in {root}")
@@ -148,14 +148,6 @@ def _row(entry: Deployment) -> tuple[str, ...]:
         "ok" if entry.successful else "failed",
         entry.extracted_to,
     )
-
-
-def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
 
 
 def _diff(args: argparse.Namespace, console: Console) -> int:

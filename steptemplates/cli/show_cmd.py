@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 from steptemplates import project
-from steptemplates.cli.common import Command, find_project
+from steptemplates.cli.common import Command, find_project, table
 from steptemplates.console import Console, Level
 from steptemplates.lockfile import LockedTemplate
 from steptemplates.manifest import (
@@ -39,7 +38,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
             rows.append(_row(name, wanted[name], entries.get(name)))
         if kind != "template":
             console.line(Level.INFO, "")
-        for row in _table(rows):
+        for row in table(rows):
             console.line(Level.INFO, row)
     if current.steps:
         console.line(Level.INFO, "")
@@ -78,14 +77,6 @@ def describe_requirement(source: Requirement) -> str:
     if isinstance(source, NuGetRequirement):
         return f"nuget:{source.source_name or source.feed}#{source.package_id}{subdir}"
     raise AssertionError(source)
-
-
-def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
 
 
 LIST = Command(
@@ -139,7 +130,7 @@ def _show(args: argparse.Namespace, console: Console) -> int:
                 parameter.label,
             )
         )
-    for row in _table(rows) if template.parameters else ["(no parameters)"]:
+    for row in table(rows) if template.parameters else ["(no parameters)"]:
         out(Level.INFO, row)
     return 0
 

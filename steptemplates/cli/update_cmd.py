@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from steptemplates.cli.common import Command, find_project
+from steptemplates.cli.common import Command, find_project, table
 from steptemplates.console import Console, Level
 
 if TYPE_CHECKING:
@@ -69,11 +68,11 @@ def _outdated(args: argparse.Namespace, console: Console) -> int:
             continue
         if kind == "module":
             console.line(Level.INFO, "")
-        table: list[tuple[str, ...]] = [
+        cells: list[tuple[str, ...]] = [
             (title, "LOCKED", "AGE", "IN RANGE", "NEWEST", "PUBLISHED", "STATUS")
         ]
-        table += [_table_row(row, report.checked_at) for row in rows]
-        for line in _table(table):
+        cells += [_table_row(row, report.checked_at) for row in rows]
+        for line in table(cells):
             console.line(Level.INFO, line)
     current = sum(1 for row in report.rows if row.up_to_date)
     console.status(f"{current} of {len(report.rows)} up to date")
@@ -142,14 +141,6 @@ def _age(when: datetime | None, now: datetime) -> str:
 def _days(days: float) -> str:
     shown = f"{days:g}"
     return f"{shown} day" if shown == "1" else f"{shown} days"
-
-
-def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
 
 
 OUTDATED = Command(
@@ -242,7 +233,9 @@ def _print_summary(console: Console, result: UpdateResult) -> None:
     noun = "entry" if moved == 1 else "entries"
     done = "updated" if result.written else "would be updated (dry run: nothing written)"
     console.line(
-        Level.INFO, f"{moved} {noun} {done}; {result.unchanged} already at the newest version"
+        Level.INFO,
+        f"{moved} {noun} {done}; {result.unchanged} already at the newest version their "
+        "range allows",
     )
 
 

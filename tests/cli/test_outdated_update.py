@@ -293,7 +293,7 @@ def test_update_within_range_shows_parameters_and_script_diff(
         "+echo hi",
         "+echo everyone",
         "",
-        "1 entry updated; 0 already at the newest version",
+        "1 entry updated; 0 already at the newest version their range allows",
     ]
     assert "s3cret" not in updated.out + updated.err
     entry = steps.lock()["greet"]
@@ -310,7 +310,9 @@ def test_update_when_everything_is_newest_prints_a_count(
 
     updated = steps.ok("update", "greet")
 
-    assert updated.out == "0 entries updated; 1 already at the newest version\n"
+    assert updated.out == (
+        "0 entries updated; 1 already at the newest version their range allows\n"
+    )
     assert steps.lock_path.read_bytes() == lock_before
 
 
