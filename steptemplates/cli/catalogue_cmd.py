@@ -10,7 +10,6 @@ from steptemplates.cli.common import Action, path_argument
 from steptemplates.console import Console, Level
 from steptemplates.errors import StepsError
 from steptemplates.manifest import Manifest
-from steptemplates.registries import site
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +41,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _handle(args: argparse.Namespace, console: Console) -> int:
+    from steptemplates.registries import site  # only for this command: start-up stays quick
+
     current = _manifest_here()
     context = project.source_context(current, console, args.offline)
     try:
