@@ -9,6 +9,7 @@ from pathlib import Path
 
 from steptemplates.masking import MASK
 from steptemplates.releases import Release
+from steptemplates.template_changes import file_diffs, parameter_changes, script_files
 from steptemplates.templates import (
     Parameter,
     ParameterType,
@@ -16,14 +17,7 @@ from steptemplates.templates import (
     load_module,
     load_template,
 )
-from steptemplates.updates import (
-    choose,
-    cutoff_for,
-    file_diffs,
-    old_enough,
-    parameter_changes,
-    script_files,
-)
+from steptemplates.updates import choose, cutoff_for, old_enough
 from steptemplates.versions import parse_range, parse_version
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
