@@ -4,7 +4,8 @@ For each git collection: list its tags and branches, fetch the commits the versi
 the followed branch point to into the cache's mirror (shallow, in one fetch), read each
 commit's files once, and load every template found there. A template is listed with every
 version whose tag holds it, its parameters from the newest; one that no version tag holds
-follows the branch. Nothing in the result depends on when or where it is built, so an
+follows the branch. GitHub and NuGet collections are read by ``feed_collections``. Nothing
+in the result depends on when or where it is built, so an
 unchanged registry rebuilds to the same bytes (docs/registry-format.md).
 """
 
@@ -24,8 +25,14 @@ from steptemplates.errors import OfflineError, StepsError
 from steptemplates.registries import discovery, index, registry_file
 from steptemplates.registries.collection_reader import CollectionReader, Release
 from steptemplates.registries.discovery import Found
+from steptemplates.registries.feed_collections import index_feed_collection
 from steptemplates.registries.index import IndexEntry, IndexSource, IndexVersion, RegistryIndex
-from steptemplates.registries.registry_file import Collection, RegistryFile
+from steptemplates.registries.registry_file import (
+    AnyCollection,
+    Collection,
+    FeedCollection,
+    RegistryFile,
+)
 from steptemplates.sources import SourceContext
 from steptemplates.versions import Version
 
@@ -72,8 +79,11 @@ def build(
     problems = Problems(console, strict)
     context = SourceContext(cache=Cache(), console=console, offline=offline)
     listed: list[_Listed] = []
-    for collection in registry.collections:
-        listed.extend(_index_collection(collection, directory, context, problems))
+    try:
+        for collection in registry.collections:
+            listed.extend(_index_any(collection, directory, context, problems))
+    finally:
+        context.close()
     _check_unique(listed, registry)
     result = RegistryIndex(
         registry.name, registry.description, tuple(sorted((x.entry for x in listed), key=_name))
@@ -114,6 +124,19 @@ class _Listed:
 
 
 # --- one collection ------------------------------------------------------------------------
+
+
+def _index_any(
+    collection: AnyCollection, registry_dir: Path, context: SourceContext, problems: Problems
+) -> list[_Listed]:
+    if isinstance(collection, Collection):
+        return _index_collection(collection, registry_dir, context, problems)
+    listed = [
+        _Listed(found.entry, found.short_name, found.where)
+        for found in index_feed_collection(collection, registry_dir, context, problems.report)
+    ]
+    _check_overrides_used(collection, listed, problems)
+    return listed
 
 
 def _index_collection(
@@ -338,14 +361,15 @@ def _index_version(version: _Version) -> IndexVersion:
 
 
 def _check_overrides_used(
-    collection: Collection, listed: list[_Listed], problems: Problems
+    collection: AnyCollection, listed: list[_Listed], problems: Problems
 ) -> None:
     used = {item.short_name for item in listed}
+    shown = collection.shown if isinstance(collection, FeedCollection) else collection.git
     for name, override in sorted(collection.overrides.items()):
         if name not in used:
             problems.report(
                 f"{override.origin}: [collection.templates.{name}] matches no template of the "
-                f"collection {collection.git}"
+                f"collection {shown}"
             )
 
 

@@ -60,7 +60,11 @@ _TEMPLATE_KEYS = (
     "parameters",
     "modules",
 )
-_SOURCE_KEYS = ("git", "github", "nuget", "url", "id", "subdir", "template", "tags")
+_SOURCE_KEYS = (
+    "git", "github", "nuget", "url", "id", "subdir", "template", "tags", "asset", "versions",
+    "api-url",
+)  # fmt: skip
+GITHUB_VERSIONS = ("releases", "tags")
 _VERSION_KEYS = ("version", "tag", "commit", "published", "notes", "template-version")
 _PARAMETER_KEYS = ("name", "label", "type", "required", "default", "help", "options")
 
@@ -77,6 +81,12 @@ class IndexSource:
     # git: the tags that are this template's versions, when not every version tag is
     # ("iis/v*" in a repository tagging each template on its own); "*" is the version.
     tags: str | None = None
+    # github: the release asset's glob (else the source archive), versions from SemVer tags
+    # rather than releases, and the API base when the index names one (GitHub Enterprise);
+    # without it, whoever reads the index uses their own default API.
+    asset: str | None = None
+    from_tags: bool = False
+    api_url: str | None = None
 
     @property
     def same_repository(self) -> bool:
@@ -231,11 +241,21 @@ def _source(name: str, table: tomlfile.Table) -> IndexSource:
         subdir=(table.string("subdir") or "").strip("/"),
         template=table.string("template"),
         tags=table.string("tags"),
+        asset=table.string("asset"),
+        from_tags=_github_versions(name, table) == "tags",
+        api_url=table.string("api-url"),
     )
     if kind == "nuget" and not source.id:
         raise table.error(None, f"template '{name}': a nuget source needs 'id'")
     table.reject_unknown(_SOURCE_KEYS)
     return source
+
+
+def _github_versions(name: str, table: tomlfile.Table) -> str:
+    versions = table.string("versions", default="releases") or "releases"
+    if versions not in GITHUB_VERSIONS:
+        raise table.error("versions", f"template '{name}': versions must be 'releases' or 'tags'")
+    return versions
 
 
 def _version(name: str, table: tomlfile.Table) -> IndexVersion:
@@ -335,6 +355,12 @@ def _source_fields(source: IndexSource) -> dict[str, Any]:
         fields["template"] = source.template
     if source.tags:
         fields["tags"] = source.tags
+    if source.asset:
+        fields["asset"] = source.asset
+    if source.from_tags:
+        fields["versions"] = "tags"
+    if source.api_url:
+        fields["api-url"] = source.api_url
     return fields
 
 

@@ -68,10 +68,13 @@ def _requirement(
     if source.kind == "github":
         return GitHubRequirement(
             repo=source.location,
-            api_url=manifest.github_api_url(),
+            api_url=(source.api_url or manifest.github_api_url()).rstrip("/"),
+            asset=source.asset,
             subdir=source.subdir,
             version=version,
             prereleases=prerelease,
+            from_tags=source.from_tags,
+            api_url_written=source.api_url,
         )
     if source.kind == "nuget":
         assert source.id is not None

@@ -12,6 +12,10 @@
     [collection.templates.iis-deploy]  # one template's overrides, by its short name
     category = "iis"
 
+    [[collection]]
+    github = "acme/deploy-templates"  # a template released on GitHub (or: nuget = URL, ids = [...])
+    asset = "deploy-*.zip"
+
 Reading is strict: unknown keys and malformed patterns are errors naming the file and line
 (docs/registry-format.md).
 """
@@ -20,8 +24,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from steptemplates import tomlfile
 from steptemplates.registries.index import NAME_PATTERN, SAME_REPOSITORY
@@ -43,6 +48,14 @@ _COLLECTION_KEYS = (
     "templates",
 )
 _OVERRIDE_KEYS = ("name", "description", "category", "maintainers")
+# What every feed collection takes; each kind adds its own.
+_FEED_KEYS = ("subdir", "template", "name", "category", "maintainers", "templates")
+_GITHUB_KEYS = ("github", "api-url", "asset", "versions", *_FEED_KEYS)
+_NUGET_KEYS = ("nuget", "ids", *_FEED_KEYS)
+GITHUB = "github"
+NUGET = "nuget"
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_PACKAGE_ID = re.compile(r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*")
 # What ``{name}`` stands for in a tag: a name as ``discovery.slug`` makes them; and ``*``:
 # something starting like a version. The name is greedy, so that in ``{name}-v*`` a name
 # holding "-v" ("my-v2-tool-v1.0.0") is read whole.
@@ -116,10 +129,41 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class FeedCollection:
+    """Templates published to a feed: one GitHub repository's releases (or tags), one
+    template; or packages of a NuGet feed, one template per id."""
+
+    kind: str  # GITHUB or NUGET
+    location: str  # owner/repository, or the NuGet feed's service index URL
+    ids: tuple[str, ...] = ()  # NuGet package ids
+    api_url: str | None = None  # GitHub's API base as written; None: the default
+    asset: str | None = None  # a release asset's glob; None: the source archive
+    from_tags: bool = False  # GitHub: versions from SemVer tags rather than releases
+    subdir: str = ""  # the template's directory inside the asset, archive or package
+    template: str | None = None  # the template file after subdir (an Octopus JSON file)
+    name_pattern: str = NAME_PLACEHOLDER
+    category: str | None = None
+    maintainers: tuple[str, ...] = ()
+    overrides: Mapping[str, TemplateOverride] = field(default_factory=dict)
+    origin: str = ""
+
+    def short_name(self, own_name: str) -> str:
+        return self.name_pattern.replace(NAME_PLACEHOLDER, own_name)
+
+    @property
+    def shown(self) -> str:
+        """The collection as messages name it."""
+        return f"GitHub repository {self.location}" if self.kind == GITHUB else self.location
+
+
+AnyCollection = Collection | FeedCollection
+
+
+@dataclass(frozen=True)
 class RegistryFile:
     name: str
     description: str
-    collections: tuple[Collection, ...]
+    collections: tuple[AnyCollection, ...]
     display: str
 
 
@@ -146,7 +190,23 @@ def parse(doc: tomlfile.TomlDocument) -> RegistryFile:
     return RegistryFile(name, description, collections, doc.display)
 
 
-def _collection(table: tomlfile.Table) -> Collection:
+def _collection(table: tomlfile.Table) -> AnyCollection:
+    kinds = [kind for kind in ("git", GITHUB, NUGET) if table.raw(kind) is not None]
+    if len(kinds) > 1:
+        raise table.error(
+            kinds[1],
+            f"a [[collection]] is one place: give one of 'git', 'github' and 'nuget', not "
+            f"'{kinds[0]}' and '{kinds[1]}'",
+            hint="split it into two [[collection]] tables",
+        )
+    if kinds == [GITHUB]:
+        return _github_collection(table)
+    if kinds == [NUGET]:
+        return _nuget_collection(table)
+    return _git_collection(table)
+
+
+def _git_collection(table: tomlfile.Table) -> Collection:
     collection = Collection(
         git=_git(table),
         subdir=_relative_path(table, "subdir"),
@@ -174,6 +234,8 @@ def _git(table: tomlfile.Table) -> str:
             None,
             "a [[collection]] needs 'git': a repository URL, or \".\" for the repository "
             "registry.toml is in",
+            hint="or 'github' (owner/repository) for GitHub releases, or 'nuget' (a feed's "
+            "service index URL) with 'ids'",
         )
     url = table.required_string("git").strip()
     if not url:
@@ -291,3 +353,86 @@ def _override_name(entry: tomlfile.Table) -> str | None:
             hint="use letters, digits, '.', '_' and '-'",
         )
     return name
+
+
+# --- feeds ------------------------------------------------------------------------------
+
+
+def _github_collection(table: tomlfile.Table) -> FeedCollection:
+    repo = table.required_string(GITHUB).strip()
+    if not _GITHUB_REPO.fullmatch(repo):
+        raise table.error(
+            GITHUB, f"'{repo}' is not owner/repository", hint='e.g. "acme/deploy-templates"'
+        )
+    versions = table.string("versions", default="releases")
+    if versions not in ("releases", "tags"):
+        raise table.error("versions", f"versions must be 'releases' or 'tags', not '{versions}'")
+    asset = table.string("asset")
+    if asset is not None and versions == "tags":
+        raise table.error(
+            "asset",
+            "release assets need versions = 'releases'",
+            hint="remove 'asset' to index the source archive at each tag",
+        )
+    api_url = table.string("api-url")
+    if api_url is not None:
+        _check_url(table, "api-url", api_url, "e.g. https://HOST/api/v3 for GitHub Enterprise")
+    return replace(
+        _feed_collection(table, GITHUB, repo, _GITHUB_KEYS),
+        api_url=api_url.rstrip("/") if api_url else None,
+        asset=asset,
+        from_tags=versions == "tags",
+    )
+
+
+def _nuget_collection(table: tomlfile.Table) -> FeedCollection:
+    feed = table.required_string(NUGET).strip()
+    _check_url(table, NUGET, feed, "give the feed's service index URL (.../v3/index.json)")
+    ids = table.strings("ids")
+    if not ids:
+        raise table.error(
+            None,
+            "a nuget [[collection]] needs 'ids': the packages to index, one template each",
+            hint='e.g. ids = ["Acme.Templates.Iis"]',
+        )
+    seen: set[str] = set()
+    for package_id in ids:
+        if not _PACKAGE_ID.fullmatch(package_id):
+            raise table.error("ids", f"'{package_id}' is not a NuGet package id")
+        if package_id.lower() in seen:
+            raise table.error("ids", f"'{package_id}' is listed twice (ids are case-insensitive)")
+        seen.add(package_id.lower())
+    return replace(_feed_collection(table, NUGET, feed, _NUGET_KEYS), ids=ids)
+
+
+def _feed_collection(
+    table: tomlfile.Table, kind: str, location: str, keys: tuple[str, ...]
+) -> FeedCollection:
+    """The keys every feed collection takes; the caller has read its own already."""
+    collection = FeedCollection(
+        kind=kind,
+        location=location,
+        subdir=_relative_path(table, "subdir"),
+        template=_relative_path(table, "template") or None,
+        name_pattern=_name_pattern(table),
+        category=_optional_text(table, "category"),
+        maintainers=table.strings("maintainers"),
+        overrides=_overrides(table.table("templates")),
+        origin=_origin(table),
+    )
+    table.reject_unknown(keys)
+    return collection
+
+
+def _check_url(table: tomlfile.Table, key: str, url: str, hint: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "file") or (
+        parts.scheme != "file" and not parts.netloc
+    ):
+        raise table.error(key, f"'{url}' is not an http(s) or file:// URL", hint=hint)
+    if parts.username or parts.password:
+        raise table.error(
+            key,
+            f"'{key}' must not hold credentials",
+            hint="put them in ~/.netrc for the host, where steps finds them",
+        )
