@@ -8,29 +8,14 @@ interrupted; otherwise `steps run` and `steps run-script` exit with the failed s
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 
 from steptemplates import __version__
-from steptemplates.cli import (
-    cache_cmd,
-    common,
-    convert_cmd,
-    deployments_cmd,
-    exec_cmd,
-    feed_cmd,
-    init_cmd,
-    lock_cmd,
-    registry_cmd,
-    render_cmd,
-    run_cmd,
-    search_cmd,
-    secrets_cmd,
-    show_cmd,
-    update_cmd,
-)
+from steptemplates.cli import common
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
 
@@ -38,32 +23,53 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
-_COMMANDS = (
-    init_cmd.INIT,
-    init_cmd.ADD,
-    lock_cmd.LOCK,
-    lock_cmd.SYNC,
-    show_cmd.LIST,
-    show_cmd.SHOW,
-    update_cmd.OUTDATED,
-    update_cmd.UPDATE,
-    search_cmd.SEARCH,
-    search_cmd.INFO,
-    registry_cmd.REGISTRY,
-    run_cmd.RUN,
-    run_cmd.RUN_SCRIPT,
-    exec_cmd.EXEC,
-    run_cmd.DEPLOY_PACKAGE,
-    deployments_cmd.DEPLOYMENTS,
-    render_cmd.RENDER,
-    cache_cmd.CACHE,
-    secrets_cmd.SECRETS,
-    feed_cmd.PACK, feed_cmd.PUBLISH,
-    convert_cmd.IMPORT, convert_cmd.EXPORT,
+# Each command and the module that defines it, in the order `steps --help` lists them. A
+# module is imported only when its command runs (or for help), so `steps search` does not
+# pay for what `steps run` needs.
+_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("init", "init_cmd", "INIT"),
+    ("add", "init_cmd", "ADD"),
+    ("lock", "lock_cmd", "LOCK"),
+    ("sync", "lock_cmd", "SYNC"),
+    ("list", "show_cmd", "LIST"),
+    ("show", "show_cmd", "SHOW"),
+    ("outdated", "update_cmd", "OUTDATED"),
+    ("update", "update_cmd", "UPDATE"),
+    ("search", "search_cmd", "SEARCH"),
+    ("info", "search_cmd", "INFO"),
+    ("registry", "registry_cmd", "REGISTRY"),
+    ("run", "run_cmd", "RUN"),
+    ("run-script", "run_cmd", "RUN_SCRIPT"),
+    ("exec", "exec_cmd", "EXEC"),
+    ("deploy-package", "run_cmd", "DEPLOY_PACKAGE"),
+    ("deployments", "deployments_cmd", "DEPLOYMENTS"),
+    ("render", "render_cmd", "RENDER"),
+    ("cache", "cache_cmd", "CACHE"),
+    ("secrets", "secrets_cmd", "SECRETS"),
+    ("pack", "feed_cmd", "PACK"),
+    ("publish", "feed_cmd", "PUBLISH"),
+    ("import", "convert_cmd", "IMPORT"),
+    ("export", "convert_cmd", "EXPORT"),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command(name: str) -> common.Command:
+    """The command called ``name`` (KeyError if there is none)."""
+    module, attribute = next((m, a) for n, m, a in _COMMANDS if n == name)
+    found: common.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    return found
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, when it names one; the top level has no option that
+    takes a value, so it is the first word that is not an option."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in {name for name, _module, _attribute in _COMMANDS} else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with a command named, only that command is registered;
+    otherwise (help, a typo) every command is, so help and suggestions list them all."""
     parser = argparse.ArgumentParser(
         prog="steps",
         description="Resolve, lock, cache and run versioned deployment step templates.",
@@ -72,13 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"steps {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in _COMMANDS:
-        command.register(subparsers)
+    words = sys.argv[1:] if argv is None else argv
+    chosen = _chosen(words)
+    if chosen is None and "--version" in words:
+        return parser  # answered before any command is looked at
+    for name, _module, _attribute in _COMMANDS:
+        if chosen is None or name == chosen:
+            command(name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     console = Console(verbose=args.verbose, quiet=args.quiet)
     try:
         code: int = args.handler(args, console)

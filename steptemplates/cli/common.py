@@ -6,11 +6,15 @@ import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from steptemplates.console import Console
 from steptemplates.errors import StepsError
-from steptemplates.project import Project
-from steptemplates.variables.scoping import Context
+
+if TYPE_CHECKING:
+    # Imported where used: every command imports this module, and most need neither.
+    from steptemplates.project import Project
+    from steptemplates.variables.scoping import Context
 
 Handler = Callable[[argparse.Namespace, Console], int]
 Subparsers = argparse._SubParsersAction
@@ -162,6 +166,8 @@ def add_scope_options(parser: argparse.ArgumentParser) -> None:
 
 def context_from(args: argparse.Namespace) -> Context:
     """The scope chosen with --environment, --target, --role and --tenant."""
+    from steptemplates.variables.scoping import Context
+
     return Context(
         environment=args.environment,
         target=args.target,
@@ -171,6 +177,8 @@ def context_from(args: argparse.Namespace) -> Context:
 
 
 def find_project() -> Project:
+    from steptemplates.project import Project
+
     return Project.find()
 
 

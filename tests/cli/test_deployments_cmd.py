@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from steptemplates import cli
-from steptemplates.cli.deployments_cmd import DEPLOYMENTS
 from steptemplates.deployments import (
     SENSITIVE_LINE,
     Deployment,
@@ -23,10 +21,7 @@ SECRET = "hunter2-7f3a"
 
 
 @pytest.fixture(autouse=True)
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`main` with the command available, whether or not it is registered yet."""
-    if DEPLOYMENTS not in cli._COMMANDS:
-        monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, DEPLOYMENTS))
+def without_applications_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STEPS_APPLICATIONS_DIR", raising=False)
 
 
