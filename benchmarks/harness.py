@@ -7,12 +7,14 @@ The scripts print figures; nothing here asserts on a time.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -296,3 +298,31 @@ def check_lock(lock_text: str, repos: Sequence[TemplateRepo]) -> None:
     ]
     if wrong:
         raise RuntimeError("steps.lock does not hold the expected versions: " + "; ".join(wrong))
+
+
+def import_self_times(
+    arguments: Sequence[str], cwd: Path, env: dict[str, str], *, own_depth: int = 1
+) -> dict[str, float]:
+    """Median over a few runs of each package's summed import self time (``-X importtime``)
+    in ``python ARGUMENTS``; steptemplates' own modules are grouped ``own_depth`` levels deep
+    (2: by subpackage), everything else by top-level package."""
+    samples: dict[str, list[float]] = defaultdict(list)
+    for _ in range(5):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", *arguments],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        totals: dict[str, float] = defaultdict(float)
+        for line in done.stderr.splitlines():
+            found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+            if found:
+                parts = found.group(2).split(".")
+                depth = own_depth if parts[0] == "steptemplates" else 1
+                totals[".".join(parts[:depth])] += int(found.group(1)) / 1e6
+        for package, seconds in totals.items():
+            samples[package].append(seconds)
+    return {package: statistics.median(values) for package, values in samples.items()}

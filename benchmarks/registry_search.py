@@ -25,7 +25,6 @@ import re
 import statistics
 import subprocess
 import sys
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -203,7 +202,8 @@ def _breakdown(steps: list[str], project: Path, env: dict[str, str], runs: int) 
     for line in parts.stdout.splitlines():
         label, _, value = line.partition("=")
         harness.report(f"  in one process: {label}", f"{float(value) * 1000:.1f} ms")
-    by_package = _import_self_times(steps, project, env)
+    search = ["-m", "steptemplates", "search", "deploy"]
+    by_package = harness.import_self_times(search, project, env, own_depth=2)
     harness.report("  imports of `steps search`, by package", "self times from -X importtime:")
     for package, seconds in sorted(by_package.items(), key=lambda item: -item[1])[:8]:
         harness.report(f"    {package}", f"{seconds * 1000:5.1f} ms")
@@ -227,30 +227,6 @@ print(f"configuration={configured - started}")
 print(f"cached copy read (search rows)={read - configured}")
 print(f"ranking={ranked - read}")
 """
-
-
-def _import_self_times(steps: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
-    """Median over a few runs of each package's summed import self time in `steps search`."""
-    samples: dict[str, list[float]] = defaultdict(list)
-    for _ in range(5):
-        done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "steptemplates", "search", "deploy"],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        totals: dict[str, float] = defaultdict(float)
-        for line in done.stderr.splitlines():
-            found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
-            if found:
-                parts = found.group(2).split(".")
-                key = ".".join(parts[:2]) if parts[0] == "steptemplates" else parts[0]
-                totals[key] += int(found.group(1)) / 1e6
-        for package, seconds in totals.items():
-            samples[package].append(seconds)
-    return {package: statistics.median(values) for package, values in samples.items()}
 
 
 def main() -> None:

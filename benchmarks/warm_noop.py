@@ -17,7 +17,6 @@ import re
 import statistics
 import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import harness
@@ -101,10 +100,10 @@ def _startup_breakdown(steps: list[str], project: Path, env: dict[str, str], run
     for label, command in probes:
         times = [harness.run_timed(command, cwd=project, env=env).seconds for _ in range(runs)]
         harness.report(f"  {label}", harness.spread(times, "ms", 1000))
-    by_package = _import_self_times(env, project)
+    by_package = harness.import_self_times(["-m", "steptemplates", "lock"], project, env)
     total = sum(by_package.values())
     harness.report(
-        "  import steptemplates.cli, by package",
+        "  imports of `steps lock`, by package",
         f"self times from -X importtime, total {total * 1000:.0f} ms:",
     )
     for package, seconds in sorted(by_package.items(), key=lambda item: -item[1])[:10]:
@@ -117,28 +116,6 @@ def _startup_breakdown(steps: list[str], project: Path, env: dict[str, str], run
             for _ in range(runs)
         ]
         harness.report(f"    {label}", harness.spread(times))
-
-
-def _import_self_times(env: dict[str, str], cwd: Path) -> dict[str, float]:
-    """Median over a few runs of each top-level package's summed import self time."""
-    samples: dict[str, list[float]] = defaultdict(list)
-    for _ in range(5):
-        done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", "import steptemplates.cli"],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        totals: dict[str, float] = defaultdict(float)
-        for line in done.stderr.splitlines():
-            found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
-            if found:
-                totals[found.group(2).split(".")[0]] += int(found.group(1)) / 1e6
-        for package, seconds in totals.items():
-            samples[package].append(seconds)
-    return {package: statistics.median(values) for package, values in samples.items()}
 
 
 def main() -> None:
